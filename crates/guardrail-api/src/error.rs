@@ -1,0 +1,201 @@
+//! THE table from Guardrail's errors to AWS wire errors: HTTP status, error code and message.
+//! Only this module knows those triples; servers render them in their protocol's framing.
+
+use crate::wire::{validation_message, Violation, WireError};
+
+/// A control-plane (awsJson1_1) error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// Model constraints, semantic rules, missing or duplicate resources, wrong state.
+    #[error("{0}")]
+    Validation(String),
+    /// Configured limits (endpoints, instances).
+    #[error("{0}")]
+    ResourceLimitExceeded(String),
+    /// The body is not the JSON the operation expects.
+    #[error("{0}")]
+    Serialization(String),
+    /// The body is larger than the server accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// `X-Amz-Target` names no operation Guardrail serves.
+    #[error("{0}")]
+    UnknownOperation(String),
+    /// Request rate limit.
+    #[error("Rate exceeded")]
+    Throttling,
+    /// The server is shedding load or shutting down; clients retry.
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    /// A fault of Guardrail's; the detail goes to the log, never to the client.
+    #[error("An internal error occurred. Try again.")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::Internal => 500,
+            ApiError::ServiceUnavailable(_) => 503,
+            _ => 400,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "ValidationException",
+            ApiError::ResourceLimitExceeded(_) => "ResourceLimitExceeded",
+            ApiError::Serialization(_) | ApiError::PayloadTooLarge(_) => "SerializationException",
+            ApiError::UnknownOperation(_) => "UnknownOperationException",
+            ApiError::Throttling => "ThrottlingException",
+            ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
+            ApiError::Internal => "InternalFailure",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+
+    pub fn violations(v: &[Violation]) -> ApiError {
+        ApiError::Validation(validation_message(v))
+    }
+}
+
+impl From<WireError> for ApiError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Serialization(detail) => {
+                ApiError::Serialization(format!("Could not parse the request body: {detail}"))
+            }
+            WireError::Validation(v) => ApiError::violations(&v),
+        }
+    }
+}
+
+/// A runtime (restJson1, sagemaker-runtime) error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuntimeError {
+    /// Caller's fault: unknown endpoint, bad header, oversize body, unknown variant.
+    #[error("{0}")]
+    Validation(String),
+    /// The container answered non-2xx, timed out or broke the connection (HTTP 424).
+    #[error("{message}")]
+    Model {
+        message: String,
+        original_status: Option<u16>,
+        original_message: Option<String>,
+        log_stream_arn: String,
+    },
+    /// Nothing reached a container; retryable.
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("An internal error occurred. Try again.")]
+    Internal,
+}
+
+impl RuntimeError {
+    pub fn status(&self) -> u16 {
+        match self {
+            RuntimeError::Validation(_) => 400,
+            RuntimeError::Model { .. } => 424,
+            RuntimeError::ServiceUnavailable(_) => 503,
+            RuntimeError::Internal => 500,
+        }
+    }
+
+    /// The `x-amzn-ErrorType` value (botocore keeps the text before `:`).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            RuntimeError::Validation(_) => "ValidationError",
+            RuntimeError::Model { .. } => {
+                "ModelError:http://internal.amazon.com/coral/com.amazon.sagemaker/"
+            }
+            RuntimeError::ServiceUnavailable(_) => "ServiceUnavailable",
+            RuntimeError::Internal => "InternalFailure",
+        }
+    }
+
+    /// The JSON body: `Message` always, plus ModelError's modeled members.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({ "message": self.to_string() });
+        if let RuntimeError::Model {
+            original_status,
+            original_message,
+            log_stream_arn,
+            message,
+        } = self
+        {
+            body = serde_json::json!({ "Message": message, "LogStreamArn": log_stream_arn });
+            if let Some(s) = original_status {
+                body["OriginalStatusCode"] = (*s).into();
+            }
+            if let Some(m) = original_message {
+                body["OriginalMessage"] = m.clone().into();
+            }
+        }
+        body
+    }
+}
+
+/// Catalogue of control-plane messages that clients match on (`sagemaker-api.md` §8).
+pub mod messages {
+    pub fn not_found(kind: &str, arn: &str) -> String {
+        format!("Could not find {kind} \"{arn}\".")
+    }
+
+    pub fn already_exists(kind: &str, arn: &str) -> String {
+        format!("Cannot create already existing {kind} \"{arn}\".")
+    }
+
+    pub fn in_progress(arn: &str) -> String {
+        format!("Cannot update in-progress endpoint \"{arn}\".")
+    }
+
+    pub fn failed(arn: &str) -> String {
+        format!("Cannot update failed endpoint \"{arn}\". Delete it and create it again.")
+    }
+
+    pub fn rollback_failed(arn: &str) -> String {
+        format!("Endpoint \"{arn}\" is in UpdateRollbackFailed; call UpdateEndpoint to recover it.")
+    }
+
+    pub fn endpoint_not_found_runtime(name: &str, account: &str) -> String {
+        format!("Endpoint {name} of account {account} not found.")
+    }
+
+    pub const INVALID_TOKEN: &str = "Invalid pagination token.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_error_is_400() {
+        for e in [
+            ApiError::Validation("x".into()),
+            ApiError::ResourceLimitExceeded("x".into()),
+            ApiError::Throttling,
+            ApiError::UnknownOperation("x".into()),
+        ] {
+            assert_eq!(e.status(), 400, "{e:?}");
+        }
+        assert_eq!(ApiError::Internal.status(), 500);
+        assert_eq!(ApiError::Internal.message(), "An internal error occurred. Try again.");
+    }
+
+    #[test]
+    fn model_error_body_carries_original_status() {
+        let e = RuntimeError::Model {
+            message: "m".into(),
+            original_status: Some(500),
+            original_message: Some("boom".into()),
+            log_stream_arn: "arn:l".into(),
+        };
+        assert_eq!(e.status(), 424);
+        assert_eq!(e.body()["OriginalStatusCode"], 500);
+        assert_eq!(e.body()["Message"], "m");
+    }
+}

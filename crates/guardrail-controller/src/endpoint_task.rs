@@ -1,0 +1,325 @@
+//! One endpoint's reconcile loop.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use guardrail_backend::{InstanceEvent, InstanceId, InstanceSpec};
+use guardrail_core::fleet::{InstanceHealth, InstanceKey, ObservedInstance};
+use guardrail_core::lifecycle::{reconcile, Action, EndpointRecord};
+use guardrail_core::routing::RoutingPlan;
+use guardrail_core::status::EndpointStatus;
+use guardrail_store::StoreError;
+use tokio::sync::mpsc;
+
+use crate::{lock, ImageCatalog, Shared};
+
+pub(crate) enum TaskEvent {
+    /// Something changed in the store; look again.
+    Nudge,
+    Instance(InstanceEvent),
+    /// The shell finished draining and stopping an instance.
+    Stopped(InstanceKey),
+}
+
+pub(crate) struct EndpointTask {
+    shared: Arc<Shared>,
+    key: String,
+    inbox: mpsc::UnboundedReceiver<TaskEvent>,
+    observed: BTreeMap<InstanceKey, ObservedInstance>,
+    /// Instance id → key, for events.
+    ids: BTreeMap<String, InstanceKey>,
+    published: Option<RoutingPlan>,
+}
+
+enum Pass {
+    /// Sleep until this instant (or an event).
+    WaitUntil(Option<guardrail_core::time::Timestamp>),
+    /// The store changed under us; run again at once.
+    Retry,
+    /// The endpoint is gone; end the task.
+    Done,
+}
+
+impl EndpointTask {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        key: String,
+        inbox: mpsc::UnboundedReceiver<TaskEvent>,
+    ) -> Self {
+        EndpointTask {
+            shared,
+            key,
+            inbox,
+            observed: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            published: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut shutdown = self.shared.shutdown.clone();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let wake = match self.pass().await {
+                Ok(Pass::Done) => break,
+                Ok(Pass::Retry) => continue,
+                Ok(Pass::WaitUntil(t)) => t,
+                Err(e) => {
+                    tracing::error!(endpoint = %self.key, error = %e, "reconcile failed; will retry");
+                    None
+                }
+            };
+            let mut deadline =
+                tokio::time::Instant::now() + self.shared.config.safety_requeue;
+            if let Some(t) = wake {
+                deadline = deadline.min(self.shared.clock.instant_at(t));
+            }
+            tokio::select! {
+                ev = self.inbox.recv() => match ev {
+                    Some(ev) => { self.apply(ev); self.drain_inbox(); }
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        lock(&self.shared.tasks).remove(&self.key);
+        lock(&self.shared.observed).remove(&self.key);
+    }
+
+    fn drain_inbox(&mut self) {
+        while let Ok(ev) = self.inbox.try_recv() {
+            self.apply(ev);
+        }
+    }
+
+    /// Folds an event into the observed state.
+    fn apply(&mut self, ev: TaskEvent) {
+        let now = self.shared.clock.now();
+        match ev {
+            TaskEvent::Nudge => {}
+            TaskEvent::Stopped(key) => {
+                if let Some(o) = self.observed.remove(&key) {
+                    let id = o.key.instance_id(&self.key);
+                    self.ids.remove(&id);
+                    lock(&self.shared.owners).remove(&id);
+                    self.shared.router.forget_target(&id);
+                }
+            }
+            TaskEvent::Instance(ev) => {
+                let (id, health) = match ev {
+                    InstanceEvent::Ready { id, addr } => {
+                        (id, InstanceHealth::Ready { addr: addr.to_string() })
+                    }
+                    InstanceEvent::Unhealthy { id, reason } | InstanceEvent::Exited { id, reason } => {
+                        (id, InstanceHealth::Failed { reason, was_ready: false })
+                    }
+                };
+                let Some(key) = self.ids.get(&id.0) else { return };
+                let Some(o) = self.observed.get_mut(key) else { return };
+                o.health = match (&o.health, health) {
+                    // A stopping instance's exit is expected; a failed one stays failed.
+                    (InstanceHealth::Stopping, _) | (InstanceHealth::Failed { .. }, _) => return,
+                    (InstanceHealth::Launching, h @ InstanceHealth::Ready { .. }) => h,
+                    (InstanceHealth::Ready { .. }, InstanceHealth::Ready { .. }) => return,
+                    (prev, InstanceHealth::Failed { reason, .. }) => InstanceHealth::Failed {
+                        was_ready: matches!(prev, InstanceHealth::Ready { .. }),
+                        reason: self.describe_failure(key, &reason),
+                    },
+                    (_, h) => h,
+                };
+                tracing::info!(endpoint = %self.key, instance = %key, health = ?o.health, at = now.millis(), "instance health changed");
+            }
+        }
+    }
+
+    fn describe_failure(&self, key: &InstanceKey, reason: &str) -> String {
+        format!(
+            "instance {} {reason}; log: {}",
+            key,
+            self.log_path(&key.instance_id(&self.key)).display()
+        )
+    }
+
+    fn log_path(&self, instance_id: &str) -> std::path::PathBuf {
+        self.shared
+            .data_dir
+            .join("logs")
+            .join(&self.key)
+            .join(format!("{instance_id}.log"))
+    }
+
+    async fn pass(&mut self) -> Result<Pass, StoreError> {
+        let key = self.key.clone();
+        let Some(row) = self
+            .shared
+            .store
+            .read(move |tx| tx.get_endpoint(&key))
+            .await?
+        else {
+            // Deleted (or never committed): stop anything we still run.
+            self.shared.router.unpublish(&self.key);
+            if self.observed.values().all(|o| o.health == InstanceHealth::Stopping) {
+                return Ok(Pass::Done);
+            }
+            let keys: Vec<InstanceKey> = self
+                .observed
+                .values()
+                .filter(|o| o.health != InstanceHealth::Stopping)
+                .map(|o| o.key.clone())
+                .collect();
+            for k in keys {
+                self.stop(k);
+            }
+            return Ok(Pass::WaitUntil(None));
+        };
+        let now = self.shared.clock.now();
+        let observed: Vec<ObservedInstance> = self.observed.values().cloned().collect();
+        let decision = reconcile(&row.record, &observed, now);
+        if decision.record != row.record {
+            // Persist the transition before acting on it.
+            let mut next = row.clone();
+            next.record = decision.record.clone();
+            let expected = row.record.clone();
+            let committed = self
+                .shared
+                .store
+                .write(move |tx| tx.update_endpoint_if(&next, &expected))
+                .await?;
+            if !committed {
+                return Ok(Pass::Retry);
+            }
+            if decision.record.status != row.record.status {
+                tracing::info!(endpoint = %row.name, from = row.record.status.as_str(), to = decision.record.status.as_str(), reason = ?decision.record.failure_reason, "endpoint status changed");
+            }
+        }
+        for action in decision.actions {
+            match action {
+                Action::Launch { key } => self.launch(&decision.record, key).await,
+                Action::Route(plan) => {
+                    if self.published.as_ref() != Some(&plan) {
+                        self.shared.router.publish(&self.key, &row.name, &plan);
+                        self.published = Some(plan);
+                    }
+                }
+                Action::Unroute => {
+                    if self.published.take().is_some() || self.shared.router.is_routed(&self.key) {
+                        self.shared.router.unpublish(&self.key);
+                    }
+                }
+                Action::Stop { key } => self.stop(key),
+                Action::Forget => {
+                    let key = self.key.clone();
+                    let gone = self
+                        .shared
+                        .store
+                        .write(move |tx| tx.delete_endpoint_if_status(&key, EndpointStatus::Deleting))
+                        .await?;
+                    if gone {
+                        tracing::info!(endpoint = %row.name, "endpoint deleted");
+                        self.shared.router.unpublish(&self.key);
+                        self.publish_observed();
+                        return Ok(Pass::Done);
+                    }
+                    return Ok(Pass::Retry);
+                }
+            }
+        }
+        self.publish_observed();
+        Ok(Pass::WaitUntil(decision.wake_at))
+    }
+
+    fn publish_observed(&self) {
+        lock(&self.shared.observed).insert(self.key.clone(), self.observed.values().cloned().collect());
+    }
+
+    async fn launch(&mut self, record: &EndpointRecord, key: InstanceKey) {
+        let now = self.shared.clock.now();
+        let id = key.instance_id(&self.key);
+        let health = match self.instance_spec(record, &key, &id) {
+            Err(reason) => InstanceHealth::Failed { reason, was_ready: false },
+            Ok(spec) => {
+                lock(&self.shared.owners).insert(id.clone(), self.key.clone());
+                match self.shared.backend.launch(spec).await {
+                    Ok(_) => InstanceHealth::Launching,
+                    Err(e) => InstanceHealth::Failed {
+                        reason: self.describe_failure(&key, &format!("could not start: {e}")),
+                        was_ready: false,
+                    },
+                }
+            }
+        };
+        tracing::info!(endpoint = %self.key, instance = %id, ?health, "launched instance");
+        self.ids.insert(id, key.clone());
+        self.observed.insert(
+            key.clone(),
+            ObservedInstance {
+                key,
+                launched_at: now,
+                health,
+            },
+        );
+    }
+
+    fn instance_spec(
+        &self,
+        record: &EndpointRecord,
+        key: &InstanceKey,
+        id: &str,
+    ) -> Result<InstanceSpec, String> {
+        let variant = record
+            .fleet
+            .spec
+            .variant(&key.variant)
+            .ok_or_else(|| format!("variant {} is not in the endpoint's config", key.variant))?;
+        let image = self.shared.images.get(&variant.container.image).ok_or_else(|| {
+            format!(
+                "image {} is no longer configured in [images]",
+                variant.container.image
+            )
+        })?;
+        Ok(InstanceSpec {
+            id: InstanceId(id.to_string()),
+            command: image.command.clone(),
+            env: ImageCatalog::instance_env(image, &variant.container.environment),
+            log_path: self.log_path(id),
+        })
+    }
+
+    /// Out of the observed slots at once; drain and stop in the background, then report.
+    fn stop(&mut self, key: InstanceKey) {
+        let Some(o) = self.observed.get_mut(&key) else { return };
+        if o.health == InstanceHealth::Stopping {
+            return;
+        }
+        o.health = InstanceHealth::Stopping;
+        let shared = self.shared.clone();
+        let id = key.instance_id(&self.key);
+        let inbox = lock(&shared.tasks).get(&self.key).cloned();
+        tokio::spawn(async move {
+            drain(&shared, &id).await;
+            if let Err(e) = shared
+                .backend
+                .stop(&InstanceId(id.clone()), shared.config.stop_grace)
+                .await
+            {
+                tracing::warn!(instance = %id, error = %e, "stopping instance failed");
+            }
+            if let Some(inbox) = inbox {
+                let _ = inbox.send(TaskEvent::Stopped(key));
+            }
+        });
+    }
+}
+
+/// Waits until no request is in flight to the instance (it is already out of rotation),
+/// bounded by the drain timeout.
+async fn drain(shared: &Shared, id: &str) {
+    let Some(target) = shared.router.target(id) else { return };
+    let deadline = tokio::time::Instant::now() + shared.config.drain_timeout;
+    while target.outstanding() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

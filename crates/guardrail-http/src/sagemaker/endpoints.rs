@@ -1,0 +1,374 @@
+//! CreateEndpoint, DescribeEndpoint, ListEndpoints, DeleteEndpoint,
+//! UpdateEndpointWeightsAndCapacities.
+
+use guardrail_api::error::messages;
+use guardrail_api::generated::sagemaker::{
+    CreateEndpointInput, CreateEndpointOutput, DeleteEndpointInput, DeployedImage,
+    DescribeEndpointInput, DescribeEndpointOutput, EndpointSummary, ListEndpointsInput,
+    ListEndpointsOutput, ProductionVariantStatus, ProductionVariantSummary,
+    UpdateEndpointWeightsAndCapacitiesInput, UpdateEndpointWeightsAndCapacitiesOutput,
+};
+use guardrail_api::wire::Timestamp;
+use guardrail_core::fleet::ObservedInstance;
+use guardrail_core::lifecycle::{CapacityChange, EndpointRecord};
+use guardrail_core::names::{name_key, ResourceKind};
+use guardrail_core::status::{self, EndpointStatus, VariantStatusKind};
+use guardrail_store::{EndpointRow, Tag};
+
+use super::{invalid, snapshot, Fail, Reply};
+use crate::awsjson::to_value;
+use crate::list::{name_contains, page_size, paginate, Item, SortVal};
+use crate::AppState;
+
+fn ts(t: guardrail_core::time::Timestamp) -> Option<Timestamp> {
+    Some(Timestamp::from_millis(t.millis()))
+}
+
+pub(crate) async fn create(state: &AppState, mut input: CreateEndpointInput) -> Reply {
+    let name = input.endpoint_name.clone().unwrap_or_default();
+    let config_name = input.endpoint_config_name.clone().unwrap_or_default();
+    let tags: Vec<Tag> = input
+        .tags
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| Tag {
+            key: t.key.unwrap_or_default(),
+            value: t.value.unwrap_or_default(),
+        })
+        .collect();
+    let extra = serde_json::json!({ "DeploymentConfig": input.deployment_config });
+    let arn = state.arns.arn(ResourceKind::Endpoint, &name);
+    let arns = state.arns.clone();
+    let images = state.controller.images().clone();
+    let now = state.controller.clock().now();
+    let key = name_key(&name);
+    let row_arn = arn.clone();
+    let row_key = key.clone();
+    state
+        .store
+        .write(move |tx| {
+            if tx.get_endpoint(&row_key)?.is_some() {
+                return Err(invalid(messages::already_exists("endpoint", &row_arn)));
+            }
+            let (spec, _) = snapshot::resolve(tx, &arns, &images, &config_name)?;
+            let row = EndpointRow {
+                key: row_key,
+                name: name.clone(),
+                arn: row_arn.clone(),
+                seq: tx.next_seq("resource")?,
+                record: EndpointRecord::new(&name, spec, now),
+                extra,
+            };
+            tx.insert_endpoint(&row)?;
+            tx.add_tags(&row_arn, &tags)?;
+            Ok(())
+        })
+        .await?;
+    state.controller.nudge(&key);
+    to_value(&CreateEndpointOutput {
+        endpoint_arn: Some(arn),
+    })
+    .map_err(Fail)
+}
+
+pub(crate) async fn get(state: &AppState, name: &str) -> Result<EndpointRow, Fail> {
+    let key = name_key(name);
+    let arn = state.arns.arn(ResourceKind::Endpoint, name);
+    state
+        .store
+        .read(move |tx| {
+            tx.get_endpoint(&key)?
+                .ok_or_else(|| invalid(messages::not_found("endpoint", &arn)))
+        })
+        .await
+}
+
+pub(crate) async fn describe(state: &AppState, input: DescribeEndpointInput) -> Reply {
+    let row = get(state, input.endpoint_name.as_deref().unwrap_or_default()).await?;
+    let observed = state.controller.observed(&row.key);
+    let rec = &row.record;
+    let variants = rec
+        .fleet
+        .variants
+        .iter()
+        .map(|v| variant_summary(rec, v, &observed))
+        .collect();
+    let last_deployment_config = row
+        .extra
+        .get("DeploymentConfig")
+        .filter(|v| !v.is_null())
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    to_value(&DescribeEndpointOutput {
+        endpoint_name: Some(row.name.clone()),
+        endpoint_arn: Some(row.arn.clone()),
+        endpoint_config_name: Some(rec.fleet.spec.config_name.clone()),
+        production_variants: Some(variants),
+        endpoint_status: Some(rec.status.as_str().to_string()),
+        failure_reason: rec.failure_reason.clone(),
+        creation_time: ts(rec.creation_time),
+        last_modified_time: ts(rec.last_modified_time),
+        last_deployment_config,
+        ..Default::default()
+    })
+    .map_err(Fail)
+}
+
+fn variant_summary(
+    rec: &EndpointRecord,
+    v: &guardrail_core::lifecycle::VariantState,
+    observed: &[ObservedInstance],
+) -> ProductionVariantSummary {
+    let mine = || {
+        observed
+            .iter()
+            .filter(move |o| o.key.fleet == rec.fleet.id && o.key.variant == v.name)
+    };
+    let ready = mine().filter(|o| o.ready_addr().is_some()).count() as u32;
+    let live = mine().filter(|o| o.is_live()).count() as u32;
+    let spec = rec.fleet.spec.variant(&v.name);
+    let entry = |kind: VariantStatusKind, message: String, start| ProductionVariantStatus {
+        status: Some(kind.as_str().to_string()),
+        status_message: Some(message),
+        start_time: ts(start),
+    };
+    let variant_status = match rec.status {
+        EndpointStatus::Creating => Some(vec![entry(
+            VariantStatusKind::Creating,
+            status::launching_message(v.desired_count),
+            rec.creation_time,
+        )]),
+        EndpointStatus::Updating | EndpointStatus::RollingBack if live > v.desired_count => {
+            Some(vec![entry(
+                VariantStatusKind::Deleting,
+                status::terminating_message(live - v.desired_count),
+                rec.last_modified_time,
+            )])
+        }
+        EndpointStatus::Updating | EndpointStatus::RollingBack if ready < v.desired_count => {
+            Some(vec![entry(
+                VariantStatusKind::Updating,
+                status::scaling_out_message(v.desired_count),
+                rec.last_modified_time,
+            )])
+        }
+        _ => None,
+    };
+    ProductionVariantSummary {
+        variant_name: Some(v.name.clone()),
+        deployed_images: spec.map(|s| {
+            vec![DeployedImage {
+                specified_image: Some(s.container.image.clone()),
+                resolved_image: Some(s.container.image.clone()),
+                resolution_time: ts(rec.creation_time),
+            }]
+        }),
+        current_weight: Some(v.current_weight),
+        desired_weight: Some(v.desired_weight),
+        current_instance_count: Some(i64::from(ready)),
+        desired_instance_count: Some(i64::from(v.desired_count)),
+        variant_status,
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn delete(state: &AppState, input: DeleteEndpointInput) -> Reply {
+    let name = input.endpoint_name.unwrap_or_default();
+    let key = name_key(&name);
+    let arn = state.arns.arn(ResourceKind::Endpoint, &name);
+    let now = state.controller.clock().now();
+    let k = key.clone();
+    state
+        .store
+        .write(move |tx| {
+            let mut row = tx
+                .get_endpoint(&k)?
+                .ok_or_else(|| invalid(messages::not_found("endpoint", &arn)))?;
+            // Accepted in every state: in Creating/Updating it cancels the work in progress.
+            if row.record.status != EndpointStatus::Deleting {
+                row.record.status = EndpointStatus::Deleting;
+                row.record.last_modified_time = now;
+                tx.update_endpoint(&row)?;
+            }
+            Ok(())
+        })
+        .await?;
+    state.controller.nudge(&key);
+    Ok(serde_json::json!({}))
+}
+
+pub(crate) async fn list(state: &AppState, input: ListEndpointsInput) -> Reply {
+    let rows = state.store.read(|tx| tx.list_endpoints()).await?;
+    let sort_by = input.sort_by.as_deref().unwrap_or("CreationTime");
+    let descending = input.sort_order.as_deref() != Some("Ascending");
+    let millis = |t: &Option<Timestamp>| t.map(|t| t.as_millis());
+    let (cb, ca) = (millis(&input.creation_time_before), millis(&input.creation_time_after));
+    let (mb, ma) = (
+        millis(&input.last_modified_time_before),
+        millis(&input.last_modified_time_after),
+    );
+    let items = rows
+        .into_iter()
+        .filter(|r| name_contains(&r.name, input.name_contains.as_deref()))
+        .filter(|r| {
+            let (c, m) = (
+                r.record.creation_time.millis(),
+                r.record.last_modified_time.millis(),
+            );
+            cb.is_none_or(|b| c < b)
+                && ca.is_none_or(|a| c >= a)
+                && mb.is_none_or(|b| m < b)
+                && ma.is_none_or(|a| m >= a)
+        })
+        .filter(|r| {
+            input
+                .status_equals
+                .as_deref()
+                .is_none_or(|s| s == r.record.status.as_str())
+        })
+        .map(|r| Item {
+            sort: match sort_by {
+                "Name" => SortVal::Str(r.key.clone()),
+                "Status" => SortVal::Str(r.record.status.as_str().to_string()),
+                _ => SortVal::Num(r.record.creation_time.millis()),
+            },
+            name_key: r.key.clone(),
+            seq: r.seq,
+            value: EndpointSummary {
+                endpoint_name: Some(r.name.clone()),
+                endpoint_arn: Some(r.arn.clone()),
+                creation_time: ts(r.record.creation_time),
+                last_modified_time: ts(r.record.last_modified_time),
+                endpoint_status: Some(r.record.status.as_str().to_string()),
+            },
+        })
+        .collect();
+    let fingerprint = format!(
+        "endpoints|{sort_by}|{descending}|{:?}|{cb:?}|{ca:?}|{mb:?}|{ma:?}|{:?}",
+        input.name_contains, input.status_equals
+    );
+    let page = paginate(
+        items,
+        descending,
+        page_size(input.max_results),
+        input.next_token.as_deref(),
+        &fingerprint,
+    )?;
+    to_value(&ListEndpointsOutput {
+        endpoints: Some(page.items),
+        next_token: page.next_token,
+    })
+    .map_err(Fail)
+}
+
+/// The refusal for a change requested while the endpoint's status does not allow it.
+pub(crate) fn refuse_change(status: EndpointStatus, arn: &str, for_uewac: bool) -> Option<Fail> {
+    match status {
+        EndpointStatus::InService => None,
+        EndpointStatus::Failed => Some(invalid(messages::failed(arn))),
+        EndpointStatus::UpdateRollbackFailed if for_uewac => {
+            Some(invalid(messages::rollback_failed(arn)))
+        }
+        EndpointStatus::UpdateRollbackFailed => None,
+        _ => Some(invalid(messages::in_progress(arn))),
+    }
+}
+
+pub(crate) async fn update_weights_and_capacities(
+    state: &AppState,
+    input: UpdateEndpointWeightsAndCapacitiesInput,
+) -> Reply {
+    let name = input.endpoint_name.unwrap_or_default();
+    let key = name_key(&name);
+    let arn = state.arns.arn(ResourceKind::Endpoint, &name);
+    let wanted = input.desired_weights_and_capacities.unwrap_or_default();
+    let now = state.controller.clock().now();
+    let k = key.clone();
+    let out_arn = arn.clone();
+    state
+        .store
+        .write(move |tx| {
+            let mut row = tx
+                .get_endpoint(&k)?
+                .ok_or_else(|| invalid(messages::not_found("endpoint", &arn)))?;
+            let rec = &mut row.record;
+            let mut seen: Vec<String> = Vec::new();
+            for w in &wanted {
+                let v = w.variant_name.clone().unwrap_or_default();
+                if seen.contains(&v) {
+                    return Err(invalid(format!(
+                        "The variant name \"{v}\" was non-unique within the request."
+                    )));
+                }
+                seen.push(v);
+            }
+            let missing: Vec<String> = seen
+                .iter()
+                .filter(|v| rec.variant_state(v).is_none())
+                .map(|v| format!("\"{v}\""))
+                .collect();
+            if !missing.is_empty() {
+                return Err(invalid(format!(
+                    "The variant name(s) {} is/are not present within endpoint configuration \"{}\".",
+                    missing.join(", "),
+                    rec.fleet.spec.config_name
+                )));
+            }
+            if let Some(f) = refuse_change(rec.status, &arn, true) {
+                return Err(f);
+            }
+            let previous = rec.fleet.variants.clone();
+            let mut count_changes = 0;
+            for w in &wanted {
+                let vname = w.variant_name.clone().unwrap_or_default();
+                if w.desired_weight.is_none() && w.desired_instance_count.is_none() {
+                    return Err(invalid(format!(
+                        "DesiredWeight or DesiredInstanceCount must be specified for variant \"{vname}\"."
+                    )));
+                }
+                if w.desired_instance_count == Some(0) {
+                    return Err(invalid(format!(
+                        "DesiredInstanceCount must be at least 1 for instance-based variant \"{vname}\"."
+                    )));
+                }
+                let v = rec
+                    .fleet
+                    .variants
+                    .iter_mut()
+                    .find(|v| v.name.eq_ignore_ascii_case(&vname))
+                    .expect("checked above");
+                if let Some(weight) = w.desired_weight {
+                    v.desired_weight = weight;
+                }
+                if let Some(count) = w.desired_instance_count {
+                    if count as u32 != v.desired_count {
+                        count_changes += 1;
+                        v.desired_count = count as u32;
+                    }
+                }
+            }
+            if count_changes > 1 {
+                return Err(invalid(
+                    "Only one variant's DesiredInstanceCount can be changed per request.",
+                ));
+            }
+            if rec.fleet.variants.iter().all(|v| v.desired_weight <= 0.0) {
+                return Err(invalid("The sum of the variant weights must be greater than 0."));
+            }
+            rec.capacity_change = (count_changes > 0).then_some(CapacityChange {
+                previous,
+                started: now,
+            });
+            rec.failure_reason = None;
+            rec.status = EndpointStatus::Updating;
+            rec.last_modified_time = now;
+            tx.update_endpoint(&row)?;
+            Ok(())
+        })
+        .await?;
+    state.controller.nudge(&key);
+    to_value(&UpdateEndpointWeightsAndCapacitiesOutput {
+        endpoint_arn: Some(out_arn),
+    })
+    .map_err(Fail)
+}

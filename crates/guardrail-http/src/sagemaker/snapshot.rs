@@ -1,0 +1,96 @@
+//! Resolves an endpoint config and its models into the snapshot an endpoint runs
+//! ([`FleetSpec`]), checking everything Guardrail needs to run it.
+
+use guardrail_api::error::messages;
+use guardrail_api::generated::sagemaker::{CreateEndpointConfigInput, CreateModelInput};
+use guardrail_core::names::{name_key, Arns, ResourceKind};
+use guardrail_core::spec::{ContainerSpec, FleetSpec, VariantSpec, DEFAULT_STARTUP_TIMEOUT_S};
+use guardrail_controller::ImageCatalog;
+use guardrail_store::Tx;
+
+use super::{invalid, Fail};
+
+/// Reads the config and its models inside a transaction and builds the fleet snapshot.
+pub(crate) fn resolve(
+    tx: &Tx<'_>,
+    arns: &Arns,
+    images: &ImageCatalog,
+    config_name: &str,
+) -> Result<(FleetSpec, CreateEndpointConfigInput), Fail> {
+    let row = tx
+        .get_resource(ResourceKind::EndpointConfig, &name_key(config_name))?
+        .ok_or_else(|| {
+            invalid(messages::not_found(
+                "endpoint configuration",
+                &arns.arn(ResourceKind::EndpointConfig, config_name),
+            ))
+        })?;
+    let config: CreateEndpointConfigInput = serde_json::from_value(row.doc)
+        .map_err(|e| invalid(format!("Stored endpoint configuration is unreadable: {e}")))?;
+    if config.async_inference_config.is_some() {
+        return Err(invalid("Asynchronous inference (AsyncInferenceConfig) is not supported by Guardrail."));
+    }
+    if config
+        .shadow_production_variants
+        .as_ref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(invalid("Shadow production variants are not supported by Guardrail."));
+    }
+    let mut variants = Vec::new();
+    for v in config.production_variants.clone().unwrap_or_default() {
+        let vname = v.variant_name.clone().unwrap_or_default();
+        if v.serverless_config.is_some() {
+            return Err(invalid(format!(
+                "Serverless production variant \"{vname}\" is not supported by Guardrail."
+            )));
+        }
+        if v.instance_pools.as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(invalid(format!(
+                "Instance pools of production variant \"{vname}\" are not supported by Guardrail."
+            )));
+        }
+        let model_name = v.model_name.clone().unwrap_or_default();
+        let model_row = tx
+            .get_resource(ResourceKind::Model, &name_key(&model_name))?
+            .ok_or_else(|| {
+                invalid(messages::not_found(
+                    "model",
+                    &arns.arn(ResourceKind::Model, &model_name),
+                ))
+            })?;
+        let model: CreateModelInput = serde_json::from_value(model_row.doc)
+            .map_err(|e| invalid(format!("Stored model is unreadable: {e}")))?;
+        let container = model
+            .primary_container
+            .or_else(|| model.containers.and_then(|c| c.into_iter().next()))
+            .ok_or_else(|| invalid(format!("Model \"{model_name}\" has no container.")))?;
+        let image = container.image.unwrap_or_default();
+        if images.get(&image).is_none() {
+            return Err(invalid(format!(
+                "Image \"{image}\" of model \"{model_name}\" is not configured in Guardrail's [images] table."
+            )));
+        }
+        variants.push(VariantSpec {
+            name: vname,
+            model_name: model_row.name,
+            container: ContainerSpec {
+                image,
+                environment: container.environment.unwrap_or_default(),
+            },
+            instance_count: v.initial_instance_count.unwrap_or(1).max(1) as u32,
+            weight: v.initial_variant_weight.unwrap_or(1.0),
+            instance_type: v.instance_type.clone(),
+            startup_timeout_s: v
+                .container_startup_health_check_timeout_in_seconds
+                .map_or(DEFAULT_STARTUP_TIMEOUT_S, |s| s as u32),
+        });
+    }
+    Ok((
+        FleetSpec {
+            config_name: row.name,
+            variants,
+        },
+        config,
+    ))
+}

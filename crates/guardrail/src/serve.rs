@@ -1,0 +1,101 @@
+//! `guardrail serve`: build every component from the config, run, shut down in order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use guardrail_backend::{ProbeConfig, ProcessBackend};
+use guardrail_controller::{Clock, Controller, ControllerConfig, ControllerParts};
+use guardrail_proxy::{Router, RouterConfig};
+use guardrail_store::Store;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+
+pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data dir {}", cfg.data_dir.display()))?;
+    // Instances of a previous run that crashed must not survive it.
+    let reaped = guardrail_backend::reap_orphans(&cfg.data_dir);
+    if reaped > 0 {
+        tracing::warn!(count = reaped, "stopped instance processes left by a previous run");
+    }
+    let store = Store::open(&cfg.data_dir.join("guardrail.db")).context("cannot open the store")?;
+
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let backend = Arc::new(ProcessBackend::new(
+        cfg.data_dir.clone(),
+        events_tx,
+        ProbeConfig::default(),
+    ));
+    let router = Arc::new(Router::new(RouterConfig {
+        invocation_timeout: Duration::from_secs(cfg.invocation_timeout_s),
+        ..RouterConfig::default()
+    }));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let clock = Clock::system();
+    let controller = Controller::start(
+        ControllerParts {
+            store: store.clone(),
+            backend: backend.clone(),
+            router: router.clone(),
+            images: cfg.images.clone(),
+            clock: clock.clone(),
+            data_dir: cfg.data_dir.clone(),
+            config: ControllerConfig::default(),
+        },
+        events_rx,
+        shutdown_rx,
+    )
+    .await
+    .context("cannot resume endpoints from the store")?;
+
+    let state = guardrail_http::AppState::new(guardrail_http::AppParts {
+        store,
+        controller: controller.clone(),
+        router,
+        region: cfg.region.clone(),
+        account_id: cfg.account_id.clone(),
+    });
+    let app = guardrail_http::app(state);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        address = %local,
+        data_dir = %cfg.data_dir.display(),
+        region = %cfg.region,
+        "Guardrail listening on http://{local}"
+    );
+    if !cfg.auth_enabled {
+        tracing::warn!("authentication is off: no [[credentials]] configured, any access key is accepted");
+    }
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let (fast_tx, mut fast_rx) = watch::channel(false);
+    let graceful = async move {
+        tokio::select! {
+            _ = sigterm.recv() => tracing::info!("SIGTERM: finishing in-flight requests, then stopping instances"),
+            _ = sigint.recv() => {
+                tracing::info!("SIGINT: stopping fast");
+                let _ = fast_tx.send(true);
+            }
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(graceful)
+        .await
+        .context("server failed")?;
+    let fast = *fast_rx.borrow_and_update();
+
+    // The HTTP server has finished in-flight requests; now stop reconciling and instances.
+    let _ = shutdown_tx.send(true);
+    controller.wait_stopped(Duration::from_secs(5)).await;
+    let grace = if fast { Duration::from_secs(2) } else { Duration::from_secs(30) };
+    guardrail_backend::InstanceBackend::stop_all(backend.as_ref(), grace).await;
+    tracing::info!("stopped");
+    Ok(())
+}
