@@ -117,16 +117,20 @@ impl EndpointTask {
                         (id, InstanceHealth::Failed { reason, was_ready: false })
                     }
                 };
-                let Some(key) = self.ids.get(&id.0) else { return };
-                let Some(o) = self.observed.get_mut(key) else { return };
+                let Some(key) = self.ids.get(&id.0).cloned() else { return };
+                let failure_text = match &health {
+                    InstanceHealth::Failed { reason, .. } => self.describe_failure(&key, reason),
+                    _ => String::new(),
+                };
+                let Some(o) = self.observed.get_mut(&key) else { return };
                 o.health = match (&o.health, health) {
                     // A stopping instance's exit is expected; a failed one stays failed.
                     (InstanceHealth::Stopping, _) | (InstanceHealth::Failed { .. }, _) => return,
                     (InstanceHealth::Launching, h @ InstanceHealth::Ready { .. }) => h,
                     (InstanceHealth::Ready { .. }, InstanceHealth::Ready { .. }) => return,
-                    (prev, InstanceHealth::Failed { reason, .. }) => InstanceHealth::Failed {
+                    (prev, InstanceHealth::Failed { .. }) => InstanceHealth::Failed {
                         was_ready: matches!(prev, InstanceHealth::Ready { .. }),
-                        reason: self.describe_failure(key, &reason),
+                        reason: failure_text,
                     },
                     (_, h) => h,
                 };

@@ -38,7 +38,8 @@ pub struct AppParts {
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
-pub(crate) struct Inner {
+/// The shared server state behind [`AppState`].
+pub struct Inner {
     pub(crate) store: Store,
     pub(crate) controller: Controller,
     pub(crate) router: Arc<Router>,
@@ -114,8 +115,11 @@ async fn fallback() -> Response {
     let body = serde_json::json!({"message": "Unknown path. Guardrail serves POST / (SageMaker control plane) and POST /endpoints/{name}/invocations."});
     (
         StatusCode::NOT_FOUND,
-        [("x-amzn-ErrorType", "UnknownOperationException")],
-        axum::Json(body),
+        [
+            ("x-amzn-ErrorType", "UnknownOperationException"),
+            ("content-type", "application/json"),
+        ],
+        body.to_string(),
     )
         .into_response()
 }

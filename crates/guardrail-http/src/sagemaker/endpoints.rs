@@ -190,7 +190,7 @@ pub(crate) async fn delete(state: &AppState, input: DeleteEndpointInput) -> Repl
                 row.record.last_modified_time = now;
                 tx.update_endpoint(&row)?;
             }
-            Ok(())
+            Ok::<(), Fail>(())
         })
         .await?;
     state.controller.nudge(&key);

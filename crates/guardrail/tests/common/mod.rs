@@ -1,0 +1,219 @@
+//! Test kit: start the real `guardrail` binary on a free loopback port with a temp data dir,
+//! talk to it over HTTP, and wait on conditions with deadlines (never fixed sleeps).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_guardrail");
+
+pub struct Server {
+    pub child: Option<Child>,
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+    client: reqwest::blocking::Client,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("guardrail.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[images."model:v1"]
+command = ["{BIN}", "model-server"]
+env = {{ MODEL_VERSION = "v1" }}
+
+[images."model:v2"]
+command = ["{BIN}", "model-server"]
+env = {{ MODEL_VERSION = "v2" }}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+impl Server {
+    /// Starts the binary on `data_dir` and waits (bounded) until it answers `/healthz`.
+    pub fn start(data_dir: &Path) -> Server {
+        let config = write_config(data_dir.parent().unwrap_or(data_dir));
+        let port = free_port();
+        let log = data_dir.with_extension(format!("{port}.log"));
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start guardrail");
+        let server = Server {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_path_buf(),
+            log,
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        };
+        server.wait_for("healthz", Duration::from_secs(30), || {
+            server
+                .client
+                .get(format!("{}/healthz", server.url))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+        });
+        server
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Polls `cond` every 50 ms until it holds or `deadline` passes (then panics with logs).
+    pub fn wait_for(&self, what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < deadline {
+            if cond() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out after {deadline:?} waiting for {what}\n--- server log ---\n{}", self.log_tail());
+    }
+
+    /// Calls a SageMaker control-plane operation; returns (HTTP status, JSON body).
+    pub fn call(&self, op: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(&self.url)
+            .header("x-amz-target", format!("SageMaker.{op}"))
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn ok(&self, op: &str, body: Value) -> Value {
+        let (status, v) = self.call(op, body);
+        assert_eq!(status, 200, "{op} failed: {v}\n{}", self.log_tail());
+        v
+    }
+
+    pub fn invoke(&self, endpoint: &str, body: &str) -> (u16, Value, reqwest::header::HeaderMap) {
+        let r = self
+            .client
+            .post(format!("{}/endpoints/{endpoint}/invocations", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        (status, r.json().unwrap_or(Value::Null), headers)
+    }
+
+    pub fn status(&self, endpoint: &str) -> String {
+        let v = self.ok("DescribeEndpoint", json!({"EndpointName": endpoint}));
+        v["EndpointStatus"].as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn wait_status(&self, endpoint: &str, status: &str, deadline: Duration) {
+        self.wait_for(&format!("{endpoint} {status}"), deadline, || self.status(endpoint) == status);
+    }
+
+    /// InService with every desired instance ready (after a restart, instances are relaunched
+    /// while the endpoint stays InService).
+    pub fn wait_serving(&self, endpoint: &str, deadline: Duration) {
+        self.wait_for(&format!("{endpoint} serving"), deadline, || {
+            let d = self.ok("DescribeEndpoint", json!({"EndpointName": endpoint}));
+            d["EndpointStatus"] == "InService"
+                && d["ProductionVariants"]
+                    .as_array()
+                    .is_some_and(|vs| vs.iter().all(|v| v["CurrentInstanceCount"] == v["DesiredInstanceCount"]))
+        });
+    }
+
+    /// Model + config (+ endpoint) with one variant.
+    pub fn create_endpoint(&self, name: &str, image: &str, env: Value, count: u32) {
+        self.ok(
+            "CreateModel",
+            json!({"ModelName": format!("{name}-m"), "PrimaryContainer": {"Image": image, "Environment": env}}),
+        );
+        self.ok(
+            "CreateEndpointConfig",
+            json!({"EndpointConfigName": format!("{name}-c"), "ProductionVariants": [{
+                "VariantName": "AllTraffic", "ModelName": format!("{name}-m"),
+                "InitialInstanceCount": count, "InstanceType": "ml.m5.large"}]}),
+        );
+        self.ok(
+            "CreateEndpoint",
+            json!({"EndpointName": name, "EndpointConfigName": format!("{name}-c")}),
+        );
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGTERM and wait (bounded) for exit; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        signal(child.id(), "TERM");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(40) {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        panic!("server did not stop within 40 s of SIGTERM\n{}", self.log_tail());
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            let _ = self.terminate();
+        }
+    }
+}
+
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
+}
+
+pub fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; treat state Z as dead.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+        .unwrap_or(false)
+}
