@@ -183,7 +183,10 @@ mod tests {
             assert_eq!(e.status(), 400, "{e:?}");
         }
         assert_eq!(ApiError::Internal.status(), 500);
-        assert_eq!(ApiError::Internal.message(), "An internal error occurred. Try again.");
+        assert_eq!(
+            ApiError::Internal.message(),
+            "An internal error occurred. Try again."
+        );
     }
 
     #[test]

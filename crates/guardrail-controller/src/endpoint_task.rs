@@ -71,8 +71,7 @@ impl EndpointTask {
                     None
                 }
             };
-            let mut deadline =
-                tokio::time::Instant::now() + self.shared.config.safety_requeue;
+            let mut deadline = tokio::time::Instant::now() + self.shared.config.safety_requeue;
             if let Some(t) = wake {
                 deadline = deadline.min(self.shared.clock.instant_at(t));
             }
@@ -110,19 +109,31 @@ impl EndpointTask {
             }
             TaskEvent::Instance(ev) => {
                 let (id, health) = match ev {
-                    InstanceEvent::Ready { id, addr } => {
-                        (id, InstanceHealth::Ready { addr: addr.to_string() })
-                    }
-                    InstanceEvent::Unhealthy { id, reason } | InstanceEvent::Exited { id, reason } => {
-                        (id, InstanceHealth::Failed { reason, was_ready: false })
-                    }
+                    InstanceEvent::Ready { id, addr } => (
+                        id,
+                        InstanceHealth::Ready {
+                            addr: addr.to_string(),
+                        },
+                    ),
+                    InstanceEvent::Unhealthy { id, reason }
+                    | InstanceEvent::Exited { id, reason } => (
+                        id,
+                        InstanceHealth::Failed {
+                            reason,
+                            was_ready: false,
+                        },
+                    ),
                 };
-                let Some(key) = self.ids.get(&id.0).cloned() else { return };
+                let Some(key) = self.ids.get(&id.0).cloned() else {
+                    return;
+                };
                 let failure_text = match &health {
                     InstanceHealth::Failed { reason, .. } => self.describe_failure(&key, reason),
                     _ => String::new(),
                 };
-                let Some(o) = self.observed.get_mut(&key) else { return };
+                let Some(o) = self.observed.get_mut(&key) else {
+                    return;
+                };
                 o.health = match (&o.health, health) {
                     // A stopping instance's exit is expected; a failed one stays failed.
                     (InstanceHealth::Stopping, _) | (InstanceHealth::Failed { .. }, _) => return,
@@ -165,7 +176,11 @@ impl EndpointTask {
         else {
             // Deleted (or never committed): stop anything we still run.
             self.shared.router.unpublish(&self.key);
-            if self.observed.values().all(|o| o.health == InstanceHealth::Stopping) {
+            if self
+                .observed
+                .values()
+                .all(|o| o.health == InstanceHealth::Stopping)
+            {
                 return Ok(Pass::Done);
             }
             let keys: Vec<InstanceKey> = self
@@ -219,7 +234,9 @@ impl EndpointTask {
                     let gone = self
                         .shared
                         .store
-                        .write(move |tx| tx.delete_endpoint_if_status(&key, EndpointStatus::Deleting))
+                        .write(move |tx| {
+                            tx.delete_endpoint_if_status(&key, EndpointStatus::Deleting)
+                        })
                         .await?;
                     if gone {
                         tracing::info!(endpoint = %row.name, "endpoint deleted");
@@ -236,14 +253,18 @@ impl EndpointTask {
     }
 
     fn publish_observed(&self) {
-        lock(&self.shared.observed).insert(self.key.clone(), self.observed.values().cloned().collect());
+        lock(&self.shared.observed)
+            .insert(self.key.clone(), self.observed.values().cloned().collect());
     }
 
     async fn launch(&mut self, record: &EndpointRecord, key: InstanceKey) {
         let now = self.shared.clock.now();
         let id = key.instance_id(&self.key);
         let health = match self.instance_spec(record, &key, &id) {
-            Err(reason) => InstanceHealth::Failed { reason, was_ready: false },
+            Err(reason) => InstanceHealth::Failed {
+                reason,
+                was_ready: false,
+            },
             Ok(spec) => {
                 lock(&self.shared.owners).insert(id.clone(), self.key.clone());
                 match self.shared.backend.launch(spec).await {
@@ -273,17 +294,20 @@ impl EndpointTask {
         key: &InstanceKey,
         id: &str,
     ) -> Result<InstanceSpec, String> {
-        let variant = record
-            .fleet
-            .spec
-            .variant(&key.variant)
-            .ok_or_else(|| format!("variant {} is not in the endpoint's config", key.variant))?;
-        let image = self.shared.images.get(&variant.container.image).ok_or_else(|| {
-            format!(
-                "image {} is no longer configured in [images]",
-                variant.container.image
-            )
-        })?;
+        let variant =
+            record.fleet.spec.variant(&key.variant).ok_or_else(|| {
+                format!("variant {} is not in the endpoint's config", key.variant)
+            })?;
+        let image = self
+            .shared
+            .images
+            .get(&variant.container.image)
+            .ok_or_else(|| {
+                format!(
+                    "image {} is no longer configured in [images]",
+                    variant.container.image
+                )
+            })?;
         Ok(InstanceSpec {
             id: InstanceId(id.to_string()),
             command: image.command.clone(),
@@ -294,7 +318,9 @@ impl EndpointTask {
 
     /// Out of the observed slots at once; drain and stop in the background, then report.
     fn stop(&mut self, key: InstanceKey) {
-        let Some(o) = self.observed.get_mut(&key) else { return };
+        let Some(o) = self.observed.get_mut(&key) else {
+            return;
+        };
         if o.health == InstanceHealth::Stopping {
             return;
         }
@@ -321,7 +347,9 @@ impl EndpointTask {
 /// Waits until no request is in flight to the instance (it is already out of rotation),
 /// bounded by the drain timeout.
 async fn drain(shared: &Shared, id: &str) {
-    let Some(target) = shared.router.target(id) else { return };
+    let Some(target) = shared.router.target(id) else {
+        return;
+    };
     let deadline = tokio::time::Instant::now() + shared.config.drain_timeout;
     while target.outstanding() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

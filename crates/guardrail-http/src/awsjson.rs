@@ -23,7 +23,10 @@ pub(crate) fn respond(request_id: &str, result: Result<serde_json::Value, ApiErr
     };
     let mut resp = (status, body.to_string()).into_response();
     let h = resp.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v);
     }

@@ -95,7 +95,11 @@ async fn control_plane(State(state): State<AppState>, headers: HeaderMap, body: 
         };
         let body = read_limited(body, &headers, MAX_CONTROL_BODY)
             .await
-            .map_err(|limit| ApiError::PayloadTooLarge(format!("Request body is larger than the {limit}-byte limit.")))?;
+            .map_err(|limit| {
+                ApiError::PayloadTooLarge(format!(
+                    "Request body is larger than the {limit}-byte limit."
+                ))
+            })?;
         sagemaker::dispatch(&state, op, &body).await
     }
     .await;
@@ -126,7 +130,11 @@ async fn fallback() -> Response {
 
 /// Reads a body, refusing (by `Content-Length` first, then while streaming) anything larger
 /// than `limit` bytes. `Err` carries the limit.
-pub(crate) async fn read_limited(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, usize> {
+pub(crate) async fn read_limited(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Bytes, usize> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -149,7 +149,10 @@ mod tests {
     fn token_of_another_query_is_invalid() {
         let p = paginate(items(5), false, 2, None, "a").unwrap();
         let err = paginate(items(5), false, 2, p.next_token.as_deref(), "b").err();
-        assert_eq!(err, Some(ApiError::Validation("Invalid pagination token.".into())));
+        assert_eq!(
+            err,
+            Some(ApiError::Validation("Invalid pagination token.".into()))
+        );
         assert!(paginate(items(5), false, 2, Some("garbage!"), "a").is_err());
     }
 }

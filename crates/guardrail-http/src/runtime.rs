@@ -16,7 +16,12 @@ use crate::{read_limited, AppState, MAX_INVOKE_BODY};
 /// The longest container message copied into `OriginalMessage`.
 const MAX_ORIGINAL_MESSAGE: usize = 4096;
 
-pub(crate) async fn invoke(state: &AppState, name: &str, headers: &HeaderMap, body: Body) -> Response {
+pub(crate) async fn invoke(
+    state: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = invoke_inner(state, name, headers, body, &request_id).await;
     let mut resp = match result {
@@ -69,12 +74,16 @@ async fn invoke_inner(
         ("SessionId (stateful sessions)", &input.session_id),
     ] {
         if value.is_some() {
-            return Err(RuntimeError::Validation(format!("{what} is not supported by Guardrail.")));
+            return Err(RuntimeError::Validation(format!(
+                "{what} is not supported by Guardrail."
+            )));
         }
     }
     let body: Bytes = read_limited(body, headers, MAX_INVOKE_BODY)
         .await
-        .map_err(|_| RuntimeError::Validation(format!("Request {request_id} has oversize body.")))?;
+        .map_err(|_| {
+            RuntimeError::Validation(format!("Request {request_id} has oversize body."))
+        })?;
 
     let req = InvokeRequest {
         body,
@@ -94,13 +103,19 @@ async fn invoke_inner(
 
     let mut resp = (StatusCode::OK, out.body).into_response();
     let h = resp.headers_mut();
-    if let Some(ct) = out.content_type.and_then(|v| HeaderValue::from_str(&v).ok()) {
+    if let Some(ct) = out
+        .content_type
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
         h.insert(http::header::CONTENT_TYPE, ct);
     }
     if let Ok(v) = HeaderValue::from_str(&out.variant) {
         h.insert("x-amzn-invoked-production-variant", v);
     }
-    if let Some(ca) = out.custom_attributes.and_then(|v| HeaderValue::from_str(&v).ok()) {
+    if let Some(ca) = out
+        .custom_attributes
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
         h.insert("x-amzn-sagemaker-custom-attributes", ca);
     }
     Ok(resp)
@@ -168,7 +183,10 @@ fn error_response(e: &RuntimeError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, e.body().to_string()).into_response();
     let h = resp.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert("x-amzn-errortype", HeaderValue::from_static(e.error_type()));
     resp
 }

@@ -257,8 +257,7 @@ impl Router {
         };
         let (parts, body) = response.into_parts();
         let limit = self.config.max_response_bytes;
-        let body = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await
-        {
+        let body = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
             Err(_) => return Err(self.model_failed(target, variant, "timed out".into(), true)),
             Ok(Ok(b)) => b.to_bytes(),
             Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {

@@ -84,7 +84,11 @@ impl<'a> Tx<'a> {
         Ok(n == 1)
     }
 
-    pub fn get_resource(&self, kind: ResourceKind, key: &str) -> Result<Option<ResourceRow>, StoreError> {
+    pub fn get_resource(
+        &self,
+        kind: ResourceKind,
+        key: &str,
+    ) -> Result<Option<ResourceRow>, StoreError> {
         let row = self
             .tx
             .query_row(
@@ -113,7 +117,8 @@ impl<'a> Tx<'a> {
             "DELETE FROM resources WHERE kind = ?1 AND key = ?2",
             params![kind_str(kind), key],
         )?;
-        self.tx.execute("DELETE FROM tags WHERE arn = ?1", params![row.arn])?;
+        self.tx
+            .execute("DELETE FROM tags WHERE arn = ?1", params![row.arn])?;
         Ok(true)
     }
 
@@ -200,7 +205,8 @@ impl<'a> Tx<'a> {
         };
         self.tx
             .execute("DELETE FROM endpoints WHERE key = ?1", params![key])?;
-        self.tx.execute("DELETE FROM tags WHERE arn = ?1", params![row.arn])?;
+        self.tx
+            .execute("DELETE FROM tags WHERE arn = ?1", params![row.arn])?;
         Ok(true)
     }
 
@@ -245,7 +251,15 @@ impl<'a> Tx<'a> {
 type RawResource = (ResourceKind, String, String, String, i64, i64, String);
 
 fn raw_resource(kind: ResourceKind, r: &rusqlite::Row<'_>) -> rusqlite::Result<RawResource> {
-    Ok((kind, r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    Ok((
+        kind,
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn parse_resource(raw: RawResource) -> Result<ResourceRow, StoreError> {
@@ -264,7 +278,14 @@ fn parse_resource(raw: RawResource) -> Result<ResourceRow, StoreError> {
 type RawEndpoint = (String, String, String, i64, String, String);
 
 fn raw_endpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEndpoint> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn parse_endpoint(raw: RawEndpoint) -> Result<EndpointRow, StoreError> {

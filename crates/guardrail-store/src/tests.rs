@@ -107,15 +107,25 @@ async fn endpoints_round_trip() {
         extra: serde_json::json!({}),
     };
     let r2 = row.clone();
-    store.write(move |tx| tx.insert_endpoint(&r2)).await.unwrap();
+    store
+        .write(move |tx| tx.insert_endpoint(&r2))
+        .await
+        .unwrap();
     let mut changed = row.clone();
     changed.record.failure_reason = Some("x".into());
     let c2 = changed.clone();
-    assert!(store.write(move |tx| tx.update_endpoint(&c2)).await.unwrap());
+    assert!(store
+        .write(move |tx| tx.update_endpoint(&c2))
+        .await
+        .unwrap());
     let got = store.read(|tx| tx.get_endpoint("ep")).await.unwrap();
     assert_eq!(got, Some(changed));
     assert!(store.write(|tx| tx.delete_endpoint("ep")).await.unwrap());
-    assert!(store.read(|tx| tx.list_endpoints()).await.unwrap().is_empty());
+    assert!(store
+        .read(|tx| tx.list_endpoints())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -130,5 +140,8 @@ fn migrations_are_versioned() {
     assert_eq!(v, 1);
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
-    assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
 }

@@ -19,7 +19,10 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
     // Instances of a previous run that crashed must not survive it.
     let reaped = guardrail_backend::reap_orphans(&cfg.data_dir);
     if reaped > 0 {
-        tracing::warn!(count = reaped, "stopped instance processes left by a previous run");
+        tracing::warn!(
+            count = reaped,
+            "stopped instance processes left by a previous run"
+        );
     }
     let store = Store::open(&cfg.data_dir.join("guardrail.db")).context("cannot open the store")?;
 
@@ -70,7 +73,9 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
         "Guardrail listening on http://{local}"
     );
     if !cfg.auth_enabled {
-        tracing::warn!("authentication is off: no [[credentials]] configured, any access key is accepted");
+        tracing::warn!(
+            "authentication is off: no [[credentials]] configured, any access key is accepted"
+        );
     }
 
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -94,7 +99,11 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
     // The HTTP server has finished in-flight requests; now stop reconciling and instances.
     let _ = shutdown_tx.send(true);
     controller.wait_stopped(Duration::from_secs(5)).await;
-    let grace = if fast { Duration::from_secs(2) } else { Duration::from_secs(30) };
+    let grace = if fast {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(30)
+    };
     guardrail_backend::InstanceBackend::stop_all(backend.as_ref(), grace).await;
     tracing::info!("stopped");
     Ok(())

@@ -21,7 +21,10 @@ fn endpoint_serves_invocations_and_replaces_a_crashed_instance() {
     for _ in 0..20 {
         let (status, body, headers) = server.invoke("ep1", r#"{"x":1}"#);
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["model_version"], "v7", "model env overrides the image env");
+        assert_eq!(
+            body["model_version"], "v7",
+            "model env overrides the image env"
+        );
         assert_eq!(headers["x-amzn-invoked-production-variant"], "AllTraffic");
         pids.insert(body["pid"].as_u64().unwrap() as u32);
     }
@@ -33,7 +36,9 @@ fn endpoint_serves_invocations_and_replaces_a_crashed_instance() {
         let d = server.ok("DescribeEndpoint", json!({"EndpointName": "ep1"}));
         let (_, body, _) = server.invoke("ep1", "{}");
         d["ProductionVariants"][0]["CurrentInstanceCount"] == 2
-            && body["pid"].as_u64().is_some_and(|p| !pids.contains(&(p as u32)))
+            && body["pid"]
+                .as_u64()
+                .is_some_and(|p| !pids.contains(&(p as u32)))
     });
     assert_eq!(server.status("ep1"), "InService");
     for _ in 0..30 {
@@ -78,18 +83,29 @@ fn failing_ping_makes_the_endpoint_failed_and_delete_removes_it() {
     let data = dir.path().join("data");
     let server = Server::start(&data);
     // A process that exits at once fails the create without waiting for the window.
-    server.create_endpoint("ep3", "model:v1", json!({"SAGEMAKER_BIND_TO_PORT_IGNORED": "1", "STARTUP_DELAY_S": "not-a-number"}), 1);
+    server.create_endpoint(
+        "ep3",
+        "model:v1",
+        json!({"SAGEMAKER_BIND_TO_PORT_IGNORED": "1", "STARTUP_DELAY_S": "not-a-number"}),
+        1,
+    );
     server.wait_status("ep3", "Failed", Duration::from_secs(30));
     let d = server.ok("DescribeEndpoint", json!({"EndpointName": "ep3"}));
     let reason = d["FailureReason"].as_str().unwrap();
-    assert!(reason.contains("did not pass the ping health check"), "{reason}");
+    assert!(
+        reason.contains("did not pass the ping health check"),
+        "{reason}"
+    );
     let (status, body, headers) = server.invoke("ep3", "{}");
     assert_eq!(status, 400, "{body}");
     assert_eq!(headers["x-amzn-errortype"], "ValidationError");
 
     server.ok("DeleteEndpoint", json!({"EndpointName": "ep3"}));
     server.wait_for("endpoint gone", Duration::from_secs(20), || {
-        server.call("DescribeEndpoint", json!({"EndpointName": "ep3"})).0 == 400
+        server
+            .call("DescribeEndpoint", json!({"EndpointName": "ep3"}))
+            .0
+            == 400
     });
     let (_, err) = server.call("DescribeEndpoint", json!({"EndpointName": "ep3"}));
     assert_eq!(err["__type"], "ValidationException");
@@ -108,12 +124,18 @@ fn model_errors_and_unknown_endpoints_use_sagemaker_errors() {
     server.wait_status("ep4", "InService", Duration::from_secs(30));
     let (status, body, headers) = server.invoke("ep4", "{}");
     assert_eq!(status, 424, "{body}");
-    assert!(headers["x-amzn-errortype"].to_str().unwrap().starts_with("ModelError"));
+    assert!(headers["x-amzn-errortype"]
+        .to_str()
+        .unwrap()
+        .starts_with("ModelError"));
     assert_eq!(body["OriginalStatusCode"], 500);
 
     let (status, body, _) = server.invoke("nope", "{}");
     assert_eq!(status, 400);
-    assert_eq!(body["message"], "Endpoint nope of account 123456789012 not found.");
+    assert_eq!(
+        body["message"],
+        "Endpoint nope of account 123456789012 not found."
+    );
 
     let (status, body) = server.call("NoSuchOp", json!({}));
     assert_eq!(status, 400);

@@ -57,7 +57,10 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointConfigInpu
         .store
         .write(move |tx| {
             for m in &model_names {
-                if tx.get_resource(ResourceKind::Model, &name_key(m))?.is_none() {
+                if tx
+                    .get_resource(ResourceKind::Model, &name_key(m))?
+                    .is_none()
+                {
                     return Err(invalid(messages::not_found(
                         "model",
                         &arns.arn(ResourceKind::Model, m),
@@ -109,7 +112,11 @@ pub(crate) fn parse_doc(row: &ResourceRow) -> Result<CreateEndpointConfigInput, 
 }
 
 pub(crate) async fn describe(state: &AppState, input: DescribeEndpointConfigInput) -> Reply {
-    let row = get(state, input.endpoint_config_name.as_deref().unwrap_or_default()).await?;
+    let row = get(
+        state,
+        input.endpoint_config_name.as_deref().unwrap_or_default(),
+    )
+    .await?;
     let sent = parse_doc(&row)?;
     to_value(&DescribeEndpointConfigOutput {
         endpoint_config_name: Some(row.name),

@@ -37,6 +37,9 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointInput) -> 
             value: t.value.unwrap_or_default(),
         })
         .collect();
+    if let Some(dc) = &input.deployment_config {
+        super::deployment_config::check_wire(dc)?;
+    }
     let extra = serde_json::json!({ "DeploymentConfig": input.deployment_config });
     let arn = state.arns.arn(ResourceKind::Endpoint, &name);
     let arns = state.arns.clone();
@@ -202,7 +205,10 @@ pub(crate) async fn list(state: &AppState, input: ListEndpointsInput) -> Reply {
     let sort_by = input.sort_by.as_deref().unwrap_or("CreationTime");
     let descending = input.sort_order.as_deref() != Some("Ascending");
     let millis = |t: &Option<Timestamp>| t.map(|t| t.as_millis());
-    let (cb, ca) = (millis(&input.creation_time_before), millis(&input.creation_time_after));
+    let (cb, ca) = (
+        millis(&input.creation_time_before),
+        millis(&input.creation_time_after),
+    );
     let (mb, ma) = (
         millis(&input.last_modified_time_before),
         millis(&input.last_modified_time_after),

@@ -1,5 +1,6 @@
 //! SageMaker control-plane operations, one module per resource.
 
+mod deployment_config;
 mod endpoint_configs;
 mod endpoints;
 mod models;
@@ -40,7 +41,11 @@ fn parse<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, Fail> {
     Ok(from_json_body(body).map_err(ApiError::from)?)
 }
 
-pub(crate) async fn dispatch(state: &AppState, op: &str, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+pub(crate) async fn dispatch(
+    state: &AppState,
+    op: &str,
+    body: &[u8],
+) -> Result<serde_json::Value, ApiError> {
     let reply = match op {
         "CreateModel" => models::create(state, parse(body)?).await,
         "DescribeModel" => models::describe(state, parse(body)?).await,
@@ -54,7 +59,9 @@ pub(crate) async fn dispatch(state: &AppState, op: &str, body: &[u8]) -> Result<
         "DescribeEndpoint" => endpoints::describe(state, parse(body)?).await,
         "ListEndpoints" => endpoints::list(state, parse(body)?).await,
         "DeleteEndpoint" => endpoints::delete(state, parse(body)?).await,
-        "UpdateEndpointWeightsAndCapacities" => endpoints::update_weights_and_capacities(state, parse(body)?).await,
+        "UpdateEndpointWeightsAndCapacities" => {
+            endpoints::update_weights_and_capacities(state, parse(body)?).await
+        }
         "AddTags" => tags::add(state, parse(body)?).await,
         "ListTags" => tags::list(state, parse(body)?).await,
         "DeleteTags" => tags::delete(state, parse(body)?).await,

@@ -34,7 +34,9 @@ pub(crate) async fn create(state: &AppState, mut input: CreateModelInput) -> Rep
     };
     for c in &containers {
         if c.mode.as_deref() == Some("MultiModel") {
-            return Err(invalid("Container Mode MultiModel is not supported by Guardrail."));
+            return Err(invalid(
+                "Container Mode MultiModel is not supported by Guardrail.",
+            ));
         }
         let Some(image) = c.image.as_deref() else {
             return Err(invalid(

@@ -3,9 +3,9 @@
 
 use guardrail_api::error::messages;
 use guardrail_api::generated::sagemaker::{CreateEndpointConfigInput, CreateModelInput};
+use guardrail_controller::ImageCatalog;
 use guardrail_core::names::{name_key, Arns, ResourceKind};
 use guardrail_core::spec::{ContainerSpec, FleetSpec, VariantSpec, DEFAULT_STARTUP_TIMEOUT_S};
-use guardrail_controller::ImageCatalog;
 use guardrail_store::Tx;
 
 use super::{invalid, Fail};
@@ -28,14 +28,18 @@ pub(crate) fn resolve(
     let config: CreateEndpointConfigInput = serde_json::from_value(row.doc)
         .map_err(|e| invalid(format!("Stored endpoint configuration is unreadable: {e}")))?;
     if config.async_inference_config.is_some() {
-        return Err(invalid("Asynchronous inference (AsyncInferenceConfig) is not supported by Guardrail."));
+        return Err(invalid(
+            "Asynchronous inference (AsyncInferenceConfig) is not supported by Guardrail.",
+        ));
     }
     if config
         .shadow_production_variants
         .as_ref()
         .is_some_and(|s| !s.is_empty())
     {
-        return Err(invalid("Shadow production variants are not supported by Guardrail."));
+        return Err(invalid(
+            "Shadow production variants are not supported by Guardrail.",
+        ));
     }
     let mut variants = Vec::new();
     for v in config.production_variants.clone().unwrap_or_default() {

@@ -16,7 +16,11 @@ use crate::AppState;
 const MAX_TAGS: usize = 50;
 
 /// The canonical ARN of an existing resource named by `arn` (matched case-insensitively).
-fn resolve(tx: &Tx<'_>, state_arns: &guardrail_core::names::Arns, arn: &str) -> Result<String, Fail> {
+fn resolve(
+    tx: &Tx<'_>,
+    state_arns: &guardrail_core::names::Arns,
+    arn: &str,
+) -> Result<String, Fail> {
     let not_found = || invalid(format!("Resource \"{arn}\" does not exist."));
     let (kind, key) = state_arns.parse(arn).ok_or_else(not_found)?;
     let found = match kind {
@@ -97,7 +101,10 @@ pub(crate) async fn list(state: &AppState, input: ListTagsInput) -> Reply {
             .decode(t)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("tags:").and_then(|n| n.parse::<usize>().ok()))
+            .and_then(|s| {
+                s.strip_prefix("tags:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
             .filter(|n| *n <= tags.len())
             .ok_or_else(|| invalid(messages::INVALID_TOKEN))?,
     };

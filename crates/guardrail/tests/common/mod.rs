@@ -97,7 +97,10 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("timed out after {deadline:?} waiting for {what}\n--- server log ---\n{}", self.log_tail());
+        panic!(
+            "timed out after {deadline:?} waiting for {what}\n--- server log ---\n{}",
+            self.log_tail()
+        );
     }
 
     /// Calls a SageMaker control-plane operation; returns (HTTP status, JSON body).
@@ -139,7 +142,9 @@ impl Server {
     }
 
     pub fn wait_status(&self, endpoint: &str, status: &str, deadline: Duration) {
-        self.wait_for(&format!("{endpoint} {status}"), deadline, || self.status(endpoint) == status);
+        self.wait_for(&format!("{endpoint} {status}"), deadline, || {
+            self.status(endpoint) == status
+        });
     }
 
     /// InService with every desired instance ready (after a restart, instances are relaunched
@@ -148,9 +153,10 @@ impl Server {
         self.wait_for(&format!("{endpoint} serving"), deadline, || {
             let d = self.ok("DescribeEndpoint", json!({"EndpointName": endpoint}));
             d["EndpointStatus"] == "InService"
-                && d["ProductionVariants"]
-                    .as_array()
-                    .is_some_and(|vs| vs.iter().all(|v| v["CurrentInstanceCount"] == v["DesiredInstanceCount"]))
+                && d["ProductionVariants"].as_array().is_some_and(|vs| {
+                    vs.iter()
+                        .all(|v| v["CurrentInstanceCount"] == v["DesiredInstanceCount"])
+                })
         });
     }
 
@@ -188,7 +194,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
-        panic!("server did not stop within 40 s of SIGTERM\n{}", self.log_tail());
+        panic!(
+            "server did not stop within 40 s of SIGTERM\n{}",
+            self.log_tail()
+        );
     }
 
     pub fn kill9(&mut self) {
@@ -208,12 +217,14 @@ impl Drop for Server {
 }
 
 pub fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
 }
 
 pub fn alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; treat state Z as dead.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+        .map(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
         .unwrap_or(false)
 }

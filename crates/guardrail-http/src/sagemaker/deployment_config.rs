@@ -1,0 +1,89 @@
+//! Wire-level rules of a `DeploymentConfig` that the model cannot express (sagemaker-api.md
+//! §7): mutual exclusions, sizes that belong to another routing type, members the model
+//! leaves optional but Guardrail needs. Size and timing rules that depend on fleet sizes live
+//! in the core's deployment planner.
+
+use guardrail_api::generated::sagemaker::{CapacitySize, DeploymentConfig};
+
+use super::{invalid, Fail};
+
+fn must_not_be_null(path: &str) -> Fail {
+    invalid(format!(
+        "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+fn check_size(size: &CapacitySize, path: &str) -> Result<(), Fail> {
+    if size.r#type.is_none() {
+        return Err(must_not_be_null(&format!("{path}.type")));
+    }
+    if size.value.is_none() {
+        return Err(must_not_be_null(&format!("{path}.value")));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_wire(dc: &DeploymentConfig) -> Result<(), Fail> {
+    if dc.blue_green_update_policy.is_some() && dc.rolling_update_policy.is_some() {
+        return Err(invalid(
+            "DeploymentConfig can contain BlueGreenUpdatePolicy or RollingUpdatePolicy, not both.",
+        ));
+    }
+    if let Some(bg) = &dc.blue_green_update_policy {
+        let base = "deploymentConfig.blueGreenUpdatePolicy.trafficRoutingConfiguration";
+        let Some(t) = &bg.traffic_routing_configuration else {
+            return Err(must_not_be_null(base));
+        };
+        let Some(kind) = t.r#type.as_deref() else {
+            return Err(must_not_be_null(&format!("{base}.type")));
+        };
+        if t.wait_interval_in_seconds.is_none() {
+            return Err(must_not_be_null(&format!("{base}.waitIntervalInSeconds")));
+        }
+        match kind {
+            "CANARY" if t.canary_size.is_none() => {
+                return Err(invalid("CanarySize is required when Type is CANARY."))
+            }
+            "LINEAR" if t.linear_step_size.is_none() => {
+                return Err(invalid("LinearStepSize is required when Type is LINEAR."))
+            }
+            _ => {}
+        }
+        if kind != "CANARY" && t.canary_size.is_some() {
+            return Err(invalid("CanarySize is only valid when Type is CANARY."));
+        }
+        if kind != "LINEAR" && t.linear_step_size.is_some() {
+            return Err(invalid("LinearStepSize is only valid when Type is LINEAR."));
+        }
+        if let Some(s) = &t.canary_size {
+            check_size(s, &format!("{base}.canarySize"))?;
+        }
+        if let Some(s) = &t.linear_step_size {
+            check_size(s, &format!("{base}.linearStepSize"))?;
+        }
+    }
+    if let Some(r) = &dc.rolling_update_policy {
+        let base = "deploymentConfig.rollingUpdatePolicy";
+        let Some(batch) = &r.maximum_batch_size else {
+            return Err(must_not_be_null(&format!("{base}.maximumBatchSize")));
+        };
+        check_size(batch, &format!("{base}.maximumBatchSize"))?;
+        if r.wait_interval_in_seconds.is_none() {
+            return Err(must_not_be_null(&format!("{base}.waitIntervalInSeconds")));
+        }
+        if let Some(rb) = &r.rollback_maximum_batch_size {
+            check_size(rb, &format!("{base}.rollbackMaximumBatchSize"))?;
+        }
+    }
+    if let Some(arc) = &dc.auto_rollback_configuration {
+        for (i, a) in arc.alarms.iter().flatten().enumerate() {
+            if a.alarm_name.is_none() {
+                return Err(must_not_be_null(&format!(
+                    "deploymentConfig.autoRollbackConfiguration.alarms.{}.member.alarmName",
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(())
+}

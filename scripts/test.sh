@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, generated-code and purity checks,
+# Rust unit + integration tests (real binary, real instance processes), then the boto3 suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step setup
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "generated wire types are current"
+BOTOCORE_DATA="$(.venv/bin/python -c 'import botocore,os;print(os.path.join(os.path.dirname(botocore.__file__),"data"))')" \
+  cargo run -q -p xtask --locked -- codegen --check
+
+step "guardrail-core stays pure"
+if cargo tree -p guardrail-core -e normal --prefix none | grep -Eq '^(tokio|hyper|axum|rusqlite|reqwest|kube|mio) '; then
+  echo "guardrail-core depends on an I/O crate:" >&2
+  cargo tree -p guardrail-core -e normal >&2
+  exit 1
+fi
+
+step "cargo test"
+cargo test --workspace --locked 2>&1 | tee target/cargo-test.log
+grep -E '^test result:' target/cargo-test.log | awk '{p+=$4; f+=$6} END {print "rust: " p " passed, " f " failed"}'
+
+step "pytest (unmodified boto3 against the real binary)"
+cargo build -q -p guardrail --locked
+GUARDRAIL_BIN="$PWD/target/debug/guardrail" .venv/bin/python -m pytest tests/python -q
+
+step "done"
