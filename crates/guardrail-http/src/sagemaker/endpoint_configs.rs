@@ -8,11 +8,10 @@ use guardrail_api::generated::sagemaker::{
 };
 use guardrail_api::wire::Timestamp;
 use guardrail_core::names::{name_key, ResourceKind};
-use guardrail_store::{ResourceRow, Tag};
+use guardrail_store::ResourceRow;
 
 use super::{invalid, Fail, Reply};
 use crate::awsjson::to_value;
-use crate::list::{name_contains, page_size, paginate, Item, SortVal};
 use crate::AppState;
 
 pub(crate) async fn create(state: &AppState, mut input: CreateEndpointConfigInput) -> Reply {
@@ -38,16 +37,7 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointConfigInpu
         .iter()
         .filter_map(|v| v.model_name.clone())
         .collect();
-    let tags: Vec<Tag> = input
-        .tags
-        .take()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| Tag {
-            key: t.key.unwrap_or_default(),
-            value: t.value.unwrap_or_default(),
-        })
-        .collect();
+    let tags = super::tags::from_wire(input.tags.take());
     let arn = state.arns.arn(ResourceKind::EndpointConfig, &name);
     let arns = state.arns.clone();
     let now = state.controller.clock().now();
@@ -154,47 +144,31 @@ pub(crate) async fn delete(state: &AppState, input: DeleteEndpointConfigInput) -
 }
 
 pub(crate) async fn list(state: &AppState, input: ListEndpointConfigsInput) -> Reply {
-    let rows = state
-        .store
-        .read(|tx| tx.list_resources(ResourceKind::EndpointConfig))
-        .await?;
-    let sort_by = input.sort_by.as_deref().unwrap_or("CreationTime");
-    let descending = input.sort_order.as_deref() != Some("Ascending");
-    let before = input.creation_time_before.map(|t| t.as_millis());
-    let after = input.creation_time_after.map(|t| t.as_millis());
-    let items = rows
+    let page = super::list_resources(
+        state,
+        ResourceKind::EndpointConfig,
+        super::ResourceQuery {
+            sort_by: input.sort_by.as_deref(),
+            sort_order: input.sort_order.as_deref(),
+            name_contains: input.name_contains.as_deref(),
+            creation_time_before: input.creation_time_before,
+            creation_time_after: input.creation_time_after,
+            max_results: input.max_results,
+            next_token: input.next_token.as_deref(),
+        },
+    )
+    .await?;
+    let items = page
+        .items
         .into_iter()
-        .filter(|r| name_contains(&r.name, input.name_contains.as_deref()))
-        .filter(|r| before.is_none_or(|b| r.created.millis() < b))
-        .filter(|r| after.is_none_or(|a| r.created.millis() >= a))
-        .map(|r| Item {
-            sort: if sort_by == "Name" {
-                SortVal::Str(r.key.clone())
-            } else {
-                SortVal::Num(r.created.millis())
-            },
-            name_key: r.key.clone(),
-            seq: r.seq,
-            value: EndpointConfigSummary {
-                endpoint_config_name: Some(r.name),
-                endpoint_config_arn: Some(r.arn),
-                creation_time: Some(Timestamp::from_millis(r.created.millis())),
-            },
+        .map(|r| EndpointConfigSummary {
+            endpoint_config_name: Some(r.name),
+            endpoint_config_arn: Some(r.arn),
+            creation_time: Some(Timestamp::from_millis(r.created.millis())),
         })
         .collect();
-    let fingerprint = format!(
-        "configs|{sort_by}|{descending}|{:?}|{before:?}|{after:?}",
-        input.name_contains
-    );
-    let page = paginate(
-        items,
-        descending,
-        page_size(input.max_results),
-        input.next_token.as_deref(),
-        &fingerprint,
-    )?;
     to_value(&ListEndpointConfigsOutput {
-        endpoint_configs: Some(page.items),
+        endpoint_configs: Some(items),
         next_token: page.next_token,
     })
     .map_err(Fail)

@@ -13,7 +13,7 @@ use guardrail_core::fleet::ObservedInstance;
 use guardrail_core::lifecycle::{CapacityChange, EndpointRecord};
 use guardrail_core::names::{name_key, ResourceKind};
 use guardrail_core::status::{self, EndpointStatus, VariantStatusKind};
-use guardrail_store::{EndpointRow, Tag};
+use guardrail_store::EndpointRow;
 
 use super::{invalid, snapshot, Fail, Reply};
 use crate::awsjson::to_value;
@@ -27,16 +27,7 @@ fn ts(t: guardrail_core::time::Timestamp) -> Option<Timestamp> {
 pub(crate) async fn create(state: &AppState, mut input: CreateEndpointInput) -> Reply {
     let name = input.endpoint_name.clone().unwrap_or_default();
     let config_name = input.endpoint_config_name.clone().unwrap_or_default();
-    let tags: Vec<Tag> = input
-        .tags
-        .take()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| Tag {
-            key: t.key.unwrap_or_default(),
-            value: t.value.unwrap_or_default(),
-        })
-        .collect();
+    let tags = super::tags::from_wire(input.tags.take());
     if let Some(dc) = &input.deployment_config {
         super::deployment_config::check_wire(dc)?;
     }

@@ -33,6 +33,58 @@ impl From<StoreError> for Fail {
 
 pub(crate) type Reply = Result<serde_json::Value, Fail>;
 
+/// The List* request members shared by ListModels and ListEndpointConfigs.
+pub(crate) struct ResourceQuery<'a> {
+    pub(crate) sort_by: Option<&'a str>,
+    pub(crate) sort_order: Option<&'a str>,
+    pub(crate) name_contains: Option<&'a str>,
+    pub(crate) creation_time_before: Option<guardrail_api::wire::Timestamp>,
+    pub(crate) creation_time_after: Option<guardrail_api::wire::Timestamp>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) next_token: Option<&'a str>,
+}
+
+/// Filters, sorts and pages models or endpoint configs.
+pub(crate) async fn list_resources(
+    state: &AppState,
+    kind: guardrail_core::names::ResourceKind,
+    q: ResourceQuery<'_>,
+) -> Result<crate::list::Page<guardrail_store::ResourceRow>, Fail> {
+    use crate::list::{name_contains, page_size, paginate, Item, SortVal};
+    let rows = state.store.read(move |tx| tx.list_resources(kind)).await?;
+    let sort_by = q.sort_by.unwrap_or("CreationTime");
+    let descending = q.sort_order != Some("Ascending");
+    let before = q.creation_time_before.map(|t| t.as_millis());
+    let after = q.creation_time_after.map(|t| t.as_millis());
+    let items = rows
+        .into_iter()
+        .filter(|r| name_contains(&r.name, q.name_contains))
+        .filter(|r| before.is_none_or(|b| r.created.millis() < b))
+        .filter(|r| after.is_none_or(|a| r.created.millis() >= a))
+        .map(|r| Item {
+            sort: if sort_by == "Name" {
+                SortVal::Str(r.key.clone())
+            } else {
+                SortVal::Num(r.created.millis())
+            },
+            name_key: r.key.clone(),
+            seq: r.seq,
+            value: r,
+        })
+        .collect();
+    let fingerprint = format!(
+        "{kind:?}|{sort_by}|{descending}|{:?}|{before:?}|{after:?}",
+        q.name_contains
+    );
+    Ok(paginate(
+        items,
+        descending,
+        page_size(q.max_results),
+        q.next_token,
+        &fingerprint,
+    )?)
+}
+
 pub(crate) fn invalid(msg: impl Into<String>) -> Fail {
     Fail(ApiError::Validation(msg.into()))
 }

@@ -7,11 +7,10 @@ use guardrail_api::generated::sagemaker::{
 };
 use guardrail_api::wire::Timestamp;
 use guardrail_core::names::{name_key, ResourceKind};
-use guardrail_store::{ResourceRow, Tag};
+use guardrail_store::ResourceRow;
 
 use super::{invalid, Fail, Reply};
 use crate::awsjson::to_value;
-use crate::list::{name_contains, page_size, paginate, Item, SortVal};
 use crate::AppState;
 
 pub(crate) async fn create(state: &AppState, mut input: CreateModelInput) -> Reply {
@@ -49,16 +48,7 @@ pub(crate) async fn create(state: &AppState, mut input: CreateModelInput) -> Rep
             )));
         }
     }
-    let tags: Vec<Tag> = input
-        .tags
-        .take()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| Tag {
-            key: t.key.unwrap_or_default(),
-            value: t.value.unwrap_or_default(),
-        })
-        .collect();
+    let tags = super::tags::from_wire(input.tags.take());
     let arn = state.arns.arn(ResourceKind::Model, &name);
     let now = state.controller.clock().now();
     let row_arn = arn.clone();
@@ -137,47 +127,31 @@ pub(crate) async fn delete(state: &AppState, input: DeleteModelInput) -> Reply {
 }
 
 pub(crate) async fn list(state: &AppState, input: ListModelsInput) -> Reply {
-    let rows = state
-        .store
-        .read(|tx| tx.list_resources(ResourceKind::Model))
-        .await?;
-    let sort_by = input.sort_by.as_deref().unwrap_or("CreationTime");
-    let descending = input.sort_order.as_deref() != Some("Ascending");
-    let before = input.creation_time_before.map(|t| t.as_millis());
-    let after = input.creation_time_after.map(|t| t.as_millis());
-    let items = rows
+    let page = super::list_resources(
+        state,
+        ResourceKind::Model,
+        super::ResourceQuery {
+            sort_by: input.sort_by.as_deref(),
+            sort_order: input.sort_order.as_deref(),
+            name_contains: input.name_contains.as_deref(),
+            creation_time_before: input.creation_time_before,
+            creation_time_after: input.creation_time_after,
+            max_results: input.max_results,
+            next_token: input.next_token.as_deref(),
+        },
+    )
+    .await?;
+    let items = page
+        .items
         .into_iter()
-        .filter(|r| name_contains(&r.name, input.name_contains.as_deref()))
-        .filter(|r| before.is_none_or(|b| r.created.millis() < b))
-        .filter(|r| after.is_none_or(|a| r.created.millis() >= a))
-        .map(|r| Item {
-            sort: if sort_by == "Name" {
-                SortVal::Str(r.key.clone())
-            } else {
-                SortVal::Num(r.created.millis())
-            },
-            name_key: r.key.clone(),
-            seq: r.seq,
-            value: ModelSummary {
-                model_name: Some(r.name),
-                model_arn: Some(r.arn),
-                creation_time: Some(Timestamp::from_millis(r.created.millis())),
-            },
+        .map(|r| ModelSummary {
+            model_name: Some(r.name),
+            model_arn: Some(r.arn),
+            creation_time: Some(Timestamp::from_millis(r.created.millis())),
         })
         .collect();
-    let fingerprint = format!(
-        "models|{sort_by}|{descending}|{:?}|{before:?}|{after:?}",
-        input.name_contains
-    );
-    let page = paginate(
-        items,
-        descending,
-        page_size(input.max_results),
-        input.next_token.as_deref(),
-        &fingerprint,
-    )?;
     to_value(&ListModelsOutput {
-        models: Some(page.items),
+        models: Some(items),
         next_token: page.next_token,
     })
     .map_err(Fail)

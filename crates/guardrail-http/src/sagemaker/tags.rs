@@ -37,6 +37,17 @@ fn resolve(
     })
 }
 
+/// Tags as sent (botocore requires Key and Value; validation has checked them).
+pub(crate) fn from_wire(tags: Option<Vec<WireTag>>) -> Vec<Tag> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| Tag {
+            key: t.key.unwrap_or_default(),
+            value: t.value.unwrap_or_default(),
+        })
+        .collect()
+}
+
 fn to_wire(tags: Vec<Tag>) -> Vec<WireTag> {
     tags.into_iter()
         .map(|t| WireTag {
@@ -48,15 +59,7 @@ fn to_wire(tags: Vec<Tag>) -> Vec<WireTag> {
 
 pub(crate) async fn add(state: &AppState, input: AddTagsInput) -> Reply {
     let arn = input.resource_arn.unwrap_or_default();
-    let tags: Vec<Tag> = input
-        .tags
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| Tag {
-            key: t.key.unwrap_or_default(),
-            value: t.value.unwrap_or_default(),
-        })
-        .collect();
+    let tags = from_wire(input.tags);
     let arns = state.arns.clone();
     let added = tags.clone();
     state
