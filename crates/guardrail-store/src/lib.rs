@@ -11,7 +11,7 @@ mod tables;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-pub use tables::{EndpointRow, ResourceRow, Tag, Tx};
+pub use tables::{DeploymentEventRow, EndpointRow, ResourceRow, Tag, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

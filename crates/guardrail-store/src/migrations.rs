@@ -37,6 +37,17 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     );
     "#,
+    // 2: the durable per-update history (timeline): one row per deployment transition.
+    r#"
+    CREATE TABLE deployment_events (
+        endpoint_key  TEXT    NOT NULL,
+        deployment_id INTEGER NOT NULL,
+        seq           INTEGER NOT NULL,
+        at_ms         INTEGER NOT NULL,
+        doc           TEXT    NOT NULL,
+        PRIMARY KEY (endpoint_key, deployment_id, seq)
+    );
+    "#,
 ];
 
 pub(crate) fn migrate(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {

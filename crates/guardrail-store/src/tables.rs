@@ -38,6 +38,16 @@ pub struct Tag {
     pub value: String,
 }
 
+/// One entry of an update's history, as the core recorded it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentEventRow {
+    pub endpoint_key: String,
+    pub deployment_id: i64,
+    pub seq: i64,
+    pub at: Timestamp,
+    pub doc: serde_json::Value,
+}
+
 /// One open transaction.
 pub struct Tx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
@@ -208,6 +218,64 @@ impl<'a> Tx<'a> {
         self.tx
             .execute("DELETE FROM tags WHERE arn = ?1", params![row.arn])?;
         Ok(true)
+    }
+
+    /// Appends a history entry to an endpoint's update; returns its sequence number.
+    pub fn append_deployment_event(
+        &self,
+        endpoint_key: &str,
+        deployment_id: i64,
+        at: Timestamp,
+        doc: &serde_json::Value,
+    ) -> Result<i64, StoreError> {
+        let seq: i64 = self.tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployment_events
+             WHERE endpoint_key = ?1 AND deployment_id = ?2",
+            params![endpoint_key, deployment_id],
+            |r| r.get(0),
+        )?;
+        self.tx.execute(
+            "INSERT INTO deployment_events(endpoint_key, deployment_id, seq, at_ms, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                endpoint_key,
+                deployment_id,
+                seq,
+                at.millis(),
+                serde_json::to_string(doc)?
+            ],
+        )?;
+        Ok(seq)
+    }
+
+    /// The history of every update of an endpoint, oldest first.
+    pub fn deployment_events(
+        &self,
+        endpoint_key: &str,
+    ) -> Result<Vec<DeploymentEventRow>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT deployment_id, seq, at_ms, doc FROM deployment_events
+             WHERE endpoint_key = ?1 ORDER BY deployment_id, seq",
+        )?;
+        let rows = stmt.query_map(params![endpoint_key], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (deployment_id, seq, at, doc) = r?;
+            Ok(DeploymentEventRow {
+                endpoint_key: endpoint_key.to_string(),
+                deployment_id,
+                seq,
+                at: Timestamp::from_millis(at),
+                doc: serde_json::from_str(&doc)?,
+            })
+        })
+        .collect()
     }
 
     /// Tags of a resource in insertion order.

@@ -137,11 +137,47 @@ fn migrations_are_versioned() {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v, 2);
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     assert!(matches!(
         Store::open(&path),
         Err(StoreError::TooNew { found: 99, .. })
     ));
+}
+
+#[tokio::test]
+async fn deployment_history_is_ordered_per_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("g.db")).unwrap();
+    let events = store
+        .write(|tx| {
+            tx.append_deployment_event("ep", 2, Timestamp(20), &serde_json::json!({"step": "b"}))?;
+            tx.append_deployment_event("ep", 1, Timestamp(10), &serde_json::json!({"step": "a"}))?;
+            let s = tx.append_deployment_event(
+                "ep",
+                2,
+                Timestamp(30),
+                &serde_json::json!({"step": "c"}),
+            )?;
+            assert_eq!(s, 2);
+            tx.append_deployment_event("other", 1, Timestamp(5), &serde_json::json!({}))?;
+            tx.deployment_events("ep")
+        })
+        .await
+        .unwrap();
+    let steps: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.deployment_id,
+                e.seq,
+                e.doc["step"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![(1, 1, "a".into()), (2, 1, "b".into()), (2, 2, "c".into())]
+    );
 }

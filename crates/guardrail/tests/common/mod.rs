@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+pub mod load;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_guardrail");
 
 pub struct Server {
