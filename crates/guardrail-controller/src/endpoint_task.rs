@@ -196,16 +196,34 @@ impl EndpointTask {
         };
         let now = self.shared.clock.now();
         let observed: Vec<ObservedInstance> = self.observed.values().cloned().collect();
-        let decision = reconcile(&row.record, &observed, now);
+        // `published` is what the router serves: deployments advance a traffic step only once
+        // it is live (set → verify). Alarm views come from the alarm service (none yet).
+        let decision = reconcile(&row.record, &observed, &[], self.published.as_ref(), now);
         if decision.record != row.record {
-            // Persist the transition before acting on it.
+            // Persist the transition, and the history entries it produced, before acting on it.
             let mut next = row.clone();
             next.record = decision.record.clone();
             let expected = row.record.clone();
+            let mut history = Vec::new();
+            for action in &decision.actions {
+                if let Action::Record(event) = action {
+                    let doc = serde_json::to_value(event).map_err(StoreError::from)?;
+                    history.push((i64::from(event.deployment), event.at, doc));
+                }
+            }
+            let endpoint_key = self.key.clone();
             let committed = self
                 .shared
                 .store
-                .write(move |tx| tx.update_endpoint_if(&next, &expected))
+                .write(move |tx| {
+                    if !tx.update_endpoint_if(&next, &expected)? {
+                        return Ok::<bool, StoreError>(false);
+                    }
+                    for (deployment, at, doc) in &history {
+                        tx.append_deployment_event(&endpoint_key, *deployment, *at, doc)?;
+                    }
+                    Ok(true)
+                })
                 .await?;
             if !committed {
                 return Ok(Pass::Retry);
@@ -229,6 +247,10 @@ impl EndpointTask {
                     }
                 }
                 Action::Stop { key } => self.stop(key),
+                // Already stored with the record above.
+                Action::Record(event) => {
+                    tracing::info!(endpoint = %row.name, deployment = event.deployment, seq = event.seq, kind = ?event.kind, message = %event.message, reason = ?event.reason, "deployment event");
+                }
                 Action::Forget => {
                     let key = self.key.clone();
                     let gone = self
@@ -294,10 +316,11 @@ impl EndpointTask {
         key: &InstanceKey,
         id: &str,
     ) -> Result<InstanceSpec, String> {
-        let variant =
-            record.fleet.spec.variant(&key.variant).ok_or_else(|| {
-                format!("variant {} is not in the endpoint's config", key.variant)
-            })?;
+        // During an update the key may belong to the new (green) fleet.
+        let variant = record
+            .fleet_by_id(key.fleet)
+            .and_then(|f| f.spec.variant(&key.variant))
+            .ok_or_else(|| format!("variant {} is not in the endpoint's config", key.variant))?;
         let image = self
             .shared
             .images

@@ -4,10 +4,13 @@
 //!
 //! [`reconcile`] is level-triggered: it is never told why it runs; it compares the persisted
 //! record with what is observed and returns the next record, the actions that move reality
-//! towards it, and when it wants to look again. Every action is safe to repeat.
+//! towards it, and when it wants to look again. Every action is safe to repeat. While an
+//! UpdateEndpoint deployment is attached to the record, the pass belongs to [`crate::deploy`];
+//! both share the slot keeping of [`slots`].
 
 use serde::{Deserialize, Serialize};
 
+use crate::deploy::{AlarmView, Deployment, DeploymentEvent, FinishedDeployment};
 use crate::fleet::{InstanceHealth, InstanceKey, ObservedInstance};
 use crate::routing::{RouteGroup, RouteInstance, RouteVariant, RoutingPlan};
 use crate::spec::FleetSpec;
@@ -27,6 +30,13 @@ pub struct EndpointRecord {
     pub next_incarnation: u32,
     /// Set while an UpdateEndpointWeightsAndCapacities is converging.
     pub capacity_change: Option<CapacityChange>,
+    /// The UpdateEndpoint deployment in progress, or the one that left the endpoint in
+    /// `UpdateRollbackFailed` (serving two configs). `fleet` is the blue (old) fleet meanwhile.
+    #[serde(default)]
+    pub deployment: Option<Box<Deployment>>,
+    /// How the last deployment ended (for the outcome API); replaced by the next one.
+    #[serde(default)]
+    pub last_deployment: Option<FinishedDeployment>,
 }
 
 /// The instances of one endpoint config and their per-variant desired state.
@@ -35,6 +45,39 @@ pub struct Fleet {
     pub id: u32,
     pub spec: FleetSpec,
     pub variants: Vec<VariantState>,
+    /// When this fleet was first deployed (`DeployedImages.ResolutionTime`); `None` for the
+    /// endpoint's first fleet, which uses the endpoint's creation time.
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+}
+
+impl Fleet {
+    /// A fleet for `spec` with every variant's desired count and weight from it and no
+    /// traffic yet.
+    pub fn from_spec(id: u32, spec: FleetSpec, created_at: Option<Timestamp>) -> Self {
+        let variants = spec
+            .variants
+            .iter()
+            .map(|v| VariantState {
+                name: v.name.clone(),
+                desired_count: v.instance_count,
+                desired_weight: v.weight,
+                current_weight: 0.0,
+            })
+            .collect();
+        Fleet {
+            id,
+            spec,
+            variants,
+            created_at,
+        }
+    }
+
+    pub fn variant(&self, name: &str) -> Option<&VariantState> {
+        self.variants
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +108,10 @@ pub enum Action {
     Stop { key: InstanceKey },
     /// Delete the endpoint record: nothing of it is running any more.
     Forget,
+    /// Append this entry to the deployment's durable history (timeline). The shell should
+    /// write it in the same transaction as the decision's record; `(deployment, seq)` is
+    /// unique, so writing it twice is harmless.
+    Record(Box<DeploymentEvent>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -77,33 +124,57 @@ pub struct Decision {
 impl EndpointRecord {
     /// A new endpoint in `Creating`, about to launch its first fleet.
     pub fn new(name: &str, spec: FleetSpec, now: Timestamp) -> Self {
-        let variants = spec
-            .variants
-            .iter()
-            .map(|v| VariantState {
-                name: v.name.clone(),
-                desired_count: v.instance_count,
-                desired_weight: v.weight,
-                current_weight: 0.0,
-            })
-            .collect();
         EndpointRecord {
             name: name.to_string(),
             status: EndpointStatus::Creating,
             failure_reason: None,
             creation_time: now,
             last_modified_time: now,
-            fleet: Fleet {
-                id: 0,
-                spec,
-                variants,
-            },
+            fleet: Fleet::from_spec(0, spec, None),
             next_incarnation: 0,
             capacity_change: None,
+            deployment: None,
+            last_deployment: None,
         }
     }
 
-    fn set_status(&mut self, status: EndpointStatus, now: Timestamp) {
+    /// `EndpointConfigName` as DescribeEndpoint shows it (deployments.md §9): the new config
+    /// while an update runs and after a failed rollback, the serving config otherwise.
+    pub fn endpoint_config_name(&self) -> &str {
+        match &self.deployment {
+            Some(d) => &d.green.spec.config_name,
+            None => &self.fleet.spec.config_name,
+        }
+    }
+
+    /// The fleet an instance key belongs to: the serving (blue) fleet, the deployment's new
+    /// fleet, or a fleet left over from a failed rollback. The shell launches an instance
+    /// with `fleet_by_id(key.fleet).spec`.
+    pub fn fleet_by_id(&self, id: u32) -> Option<&Fleet> {
+        if self.fleet.id == id {
+            return Some(&self.fleet);
+        }
+        let d = self.deployment.as_deref()?;
+        if d.green.id == id {
+            return Some(&d.green);
+        }
+        d.stale.iter().find(|f| f.id == id)
+    }
+
+    /// The highest fleet (and deployment) id used so far, for choosing the next one.
+    pub(crate) fn max_fleet_id(&self) -> u32 {
+        let mut id = self.fleet.id;
+        if let Some(last) = &self.last_deployment {
+            id = id.max(last.id);
+        }
+        if let Some(d) = &self.deployment {
+            id = id.max(d.green.id);
+            id = d.stale.iter().map(|f| f.id).fold(id, u32::max);
+        }
+        id
+    }
+
+    pub(crate) fn set_status(&mut self, status: EndpointStatus, now: Timestamp) {
         if self.status != status {
             self.status = status;
             self.last_modified_time = now;
@@ -118,103 +189,95 @@ impl EndpointRecord {
     }
 }
 
-/// A failure noticed during this pass, by variant.
-struct SlotFailure {
-    variant: String,
-    detail: String,
-    was_ready: bool,
+/// One reconcile pass. Endpoints with a deployment (UpdateEndpoint in progress, or an
+/// `UpdateRollbackFailed` endpoint serving two configs) are handled by
+/// [`crate::deploy::reconcile`]; `alarms` and `live` matter only there.
+///
+/// `live` is the routing plan the router serves now (the shell's last published plan; `None`
+/// after a restart): deployments advance a traffic step only once it is live.
+pub fn reconcile(
+    rec: &EndpointRecord,
+    observed: &[ObservedInstance],
+    alarms: &[AlarmView],
+    live: Option<&RoutingPlan>,
+    now: Timestamp,
+) -> Decision {
+    if rec.deployment.is_some() {
+        return crate::deploy::reconcile(rec, observed, alarms, live, now);
+    }
+    reconcile_fleet(rec, observed, now)
 }
 
-/// One reconcile pass for an endpoint outside a deployment.
-pub fn reconcile(rec: &EndpointRecord, observed: &[ObservedInstance], now: Timestamp) -> Decision {
+/// The pass of an endpoint being deleted: out of the router, every instance stopped, the
+/// record forgotten once nothing is observed any more.
+pub(crate) fn delete_pass(rec: &EndpointRecord, observed: &[ObservedInstance]) -> Decision {
+    let mut actions = vec![Action::Unroute];
+    actions.extend(
+        observed
+            .iter()
+            .filter(|o| o.health != InstanceHealth::Stopping)
+            .map(|o| Action::Stop { key: o.key.clone() }),
+    );
+    if observed.is_empty() {
+        actions.push(Action::Forget);
+    }
+    Decision {
+        record: rec.clone(),
+        actions,
+        wake_at: None,
+    }
+}
+
+/// The single-fleet pass: create, keep slots filled, weight and capacity changes.
+pub(crate) fn reconcile_fleet(
+    rec: &EndpointRecord,
+    observed: &[ObservedInstance],
+    now: Timestamp,
+) -> Decision {
+    if rec.status == EndpointStatus::Deleting {
+        return delete_pass(rec, observed);
+    }
     let mut next = rec.clone();
     let mut actions = Vec::new();
-    // Instances already stopping are the shell's business until they are gone.
-    let active: Vec<&ObservedInstance> = observed
-        .iter()
-        .filter(|o| o.health != InstanceHealth::Stopping)
-        .collect();
-    let mine: Vec<&ObservedInstance> = active
-        .iter()
-        .copied()
-        .filter(|o| o.key.fleet == rec.fleet.id)
-        .collect();
     // Instances of other fleets are leftovers (e.g. of a cancelled update): stop them.
-    for o in active.iter().filter(|o| o.key.fleet != rec.fleet.id) {
+    // Instances already stopping are the shell's business until they are gone.
+    for o in observed
+        .iter()
+        .filter(|o| o.key.fleet != rec.fleet.id && o.health != InstanceHealth::Stopping)
+    {
         actions.push(Action::Stop { key: o.key.clone() });
     }
-
-    match rec.status {
-        EndpointStatus::Deleting => {
-            actions.push(Action::Unroute);
-            actions.extend(mine.iter().map(|o| Action::Stop { key: o.key.clone() }));
-            if observed.is_empty() {
-                actions.push(Action::Forget);
-            }
-            return Decision {
-                record: next,
-                actions,
-                wake_at: None,
-            };
-        }
-        EndpointStatus::Failed => {
-            actions.push(Action::Unroute);
-            actions.extend(mine.iter().map(|o| Action::Stop { key: o.key.clone() }));
-            return Decision {
-                record: next,
-                actions,
-                wake_at: None,
-            };
-        }
-        _ => {}
-    }
-
-    // Classify instances: failed ones (incl. missed startup windows) are stopped.
-    let mut failures = Vec::new();
-    let mut live: Vec<&ObservedInstance> = Vec::new();
     let mut wake_at: Option<Timestamp> = None;
-    for o in &mine {
-        let timeout_s = rec
-            .fleet
-            .spec
-            .variant(&o.key.variant)
-            .map(|v| v.startup_timeout_s)
-            .unwrap_or(crate::spec::DEFAULT_STARTUP_TIMEOUT_S);
-        let deadline = o.launched_at.plus_secs(i64::from(timeout_s));
-        let failure = match &o.health {
-            InstanceHealth::Failed { reason, was_ready } => Some((reason.clone(), *was_ready)),
-            InstanceHealth::Launching if now >= deadline => Some((
-                format!(
-                    "instance {} did not answer GET /ping with 200 within {timeout_s} seconds",
-                    o.key
-                ),
-                false,
-            )),
-            InstanceHealth::Launching => {
-                wake_at = min_time(wake_at, deadline);
-                None
-            }
-            InstanceHealth::Ready { .. } | InstanceHealth::Stopping => None,
+    let obs = slots::observe(&rec.fleet.spec, rec.fleet.id, observed, now, &mut wake_at);
+
+    if rec.status == EndpointStatus::Failed {
+        actions.push(Action::Unroute);
+        actions.extend(obs.live.iter().map(|o| Action::Stop { key: o.key.clone() }));
+        actions.extend(
+            obs.failed
+                .iter()
+                .map(|f| Action::Stop { key: f.key.clone() }),
+        );
+        return Decision {
+            record: next,
+            actions,
+            wake_at: None,
         };
-        match failure {
-            Some((detail, was_ready)) => {
-                actions.push(Action::Stop { key: o.key.clone() });
-                failures.push(SlotFailure {
-                    variant: o.key.variant.clone(),
-                    detail,
-                    was_ready,
-                });
-            }
-            None => live.push(o),
-        }
     }
+
+    // Failed instances (incl. missed startup windows) are stopped.
+    actions.extend(
+        obs.failed
+            .iter()
+            .map(|f| Action::Stop { key: f.key.clone() }),
+    );
 
     if rec.status == EndpointStatus::Creating {
-        if let Some(f) = failures.first() {
-            next.failure_reason = Some(status::create_failed_reason(&f.variant, &f.detail));
+        if let Some(f) = obs.failed.first() {
+            next.failure_reason = Some(status::create_failed_reason(&f.key.variant, &f.detail));
             next.set_status(EndpointStatus::Failed, now);
             actions.push(Action::Unroute);
-            actions.extend(live.iter().map(|o| Action::Stop { key: o.key.clone() }));
+            actions.extend(obs.live.iter().map(|o| Action::Stop { key: o.key.clone() }));
             return Decision {
                 record: next,
                 actions,
@@ -227,55 +290,35 @@ pub fn reconcile(rec: &EndpointRecord, observed: &[ObservedInstance], now: Times
     if rec.status == EndpointStatus::Updating {
         if let (Some(change), Some(f)) = (
             &rec.capacity_change,
-            failures.iter().find(|f| !f.was_ready),
+            obs.failed.iter().find(|f| !f.was_ready),
         ) {
             next.fleet.variants = change.previous.clone();
-            next.failure_reason = Some(status::capacity_rollback_reason(&f.variant, &f.detail));
+            next.failure_reason = Some(status::capacity_rollback_reason(&f.key.variant, &f.detail));
             next.set_status(EndpointStatus::RollingBack, now);
         }
     }
 
     // Fill every wanted slot; stop instances in slots no longer wanted.
-    let mut all_ready = true;
-    for v in &next.fleet.variants {
-        for slot in 0..v.desired_count {
-            let in_slot: Vec<&&ObservedInstance> = live
-                .iter()
-                .filter(|o| o.key.variant == v.name && o.key.slot == slot)
-                .collect();
-            match in_slot.iter().find(|o| o.ready_addr().is_some()) {
-                Some(_) => {}
-                None if !in_slot.is_empty() => all_ready = false,
-                None => {
-                    all_ready = false;
-                    let key = InstanceKey {
-                        fleet: next.fleet.id,
-                        variant: v.name.clone(),
-                        slot,
-                        incarnation: next.next_incarnation,
-                    };
-                    next.next_incarnation += 1;
-                    let timeout_s = rec
-                        .fleet
-                        .spec
-                        .variant(&v.name)
-                        .map_or(crate::spec::DEFAULT_STARTUP_TIMEOUT_S, |s| s.startup_timeout_s);
-                    wake_at = min_time(wake_at, now.plus_secs(i64::from(timeout_s)));
-                    actions.push(Action::Launch { key });
-                }
-            }
-        }
-    }
-    let surplus: Vec<InstanceKey> = live
-        .iter()
-        .filter(|o| {
-            next.variant_state(&o.key.variant)
-                .is_none_or(|v| o.key.slot >= v.desired_count)
-        })
-        .map(|o| o.key.clone())
-        .collect();
+    let fleet = next.fleet.clone();
+    let keep = |v: &str| fleet.variant(v).map_or(0, |v| v.desired_count);
+    let filled = slots::fill(
+        &fleet,
+        &keep,
+        &obs,
+        true,
+        &mut next.next_incarnation,
+        now,
+        &mut wake_at,
+    );
+    actions.extend(
+        filled
+            .launches
+            .into_iter()
+            .map(|key| Action::Launch { key }),
+    );
+    let surplus = slots::surplus(&fleet, &keep, &obs);
 
-    let converged = all_ready && surplus.is_empty();
+    let converged = filled.all_ready && surplus.is_empty();
     match next.status {
         EndpointStatus::Creating if converged => next.set_status(EndpointStatus::InService, now),
         EndpointStatus::Updating | EndpointStatus::RollingBack if converged => {
@@ -288,8 +331,13 @@ pub fn reconcile(rec: &EndpointRecord, observed: &[ObservedInstance], now: Times
         for v in &mut next.fleet.variants {
             v.current_weight = v.desired_weight;
         }
-        let surplus_ref = &surplus;
-        actions.push(Action::Route(routing_plan(&next, live.iter().copied().filter(|o| !surplus_ref.contains(&o.key)))));
+        actions.push(Action::Route(routing_plan(
+            &next,
+            obs.live
+                .iter()
+                .copied()
+                .filter(|o| !surplus.contains(&o.key)),
+        )));
     }
     // Surplus instances leave rotation (the Route above) before they are stopped.
     actions.extend(surplus.into_iter().map(|key| Action::Stop { key }));
@@ -335,9 +383,7 @@ pub fn routing_plan<'a>(
     }
 }
 
-fn min_time(a: Option<Timestamp>, b: Timestamp) -> Option<Timestamp> {
-    Some(a.map_or(b, |a| a.min(b)))
-}
+pub(crate) mod slots;
 
 #[cfg(test)]
 mod tests;

@@ -117,8 +117,14 @@ mod tests {
             a.parse("arn:aws:sagemaker:us-east-1:123456789012:Endpoint-Config/My-Cfg"),
             Some((ResourceKind::EndpointConfig, "my-cfg".into()))
         );
-        assert_eq!(a.parse("arn:aws:sagemaker:us-east-1:999999999999:model/m"), None);
+        assert_eq!(
+            a.parse("arn:aws:sagemaker:us-east-1:999999999999:model/m"),
+            None
+        );
         assert_eq!(a.parse("arn:aws:s3:::bucket"), None);
-        assert_eq!(a.parse("arn:aws:sagemaker:us-east-1:123456789012:model/"), None);
+        assert_eq!(
+            a.parse("arn:aws:sagemaker:us-east-1:123456789012:model/"),
+            None
+        );
     }
 }

@@ -110,3 +110,124 @@ pub fn truncate_reason(mut s: String) -> String {
     }
     s
 }
+
+// ---- Deployments (deployments.md §8, §9) ----
+
+/// `canary capacity of 1 instance(s)`.
+pub fn canary_capacity(n: u32) -> String {
+    format!("canary capacity of {n} instance(s)")
+}
+
+/// `full capacity of 4 instance(s)`.
+pub fn full_capacity(n: u32) -> String {
+    format!("full capacity of {n} instance(s)")
+}
+
+/// `3 instance(s) (step 1 of 4)`.
+pub fn step_capacity(n: u32, step: u32, of: u32) -> String {
+    format!("{n} instance(s) (step {step} of {of})")
+}
+
+/// `1 instance(s) (batch 2 of 4)`.
+pub fn batch_capacity(n: u32, batch: u32, of: u32) -> String {
+    format!("{n} instance(s) (batch {batch} of {of})")
+}
+
+/// `Activating traffic on canary capacity of 1 instance(s).`
+pub fn activating_message(capacity: &str) -> String {
+    format!("Activating traffic on {capacity}.")
+}
+
+/// Which configured wait a bake is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BakeKind {
+    WaitInterval,
+    TerminationWait,
+}
+
+/// `Baking for 600 seconds (WaitIntervalInSeconds) with traffic enabled on canary capacity of
+/// 1 instance(s).`
+pub fn baking_message(secs: u32, kind: BakeKind, capacity: &str) -> String {
+    let which = match kind {
+        BakeKind::WaitInterval => "WaitIntervalInSeconds",
+        BakeKind::TerminationWait => "TerminationWaitInSeconds",
+    };
+    format!("Baking for {secs} seconds ({which}) with traffic enabled on {capacity}.")
+}
+
+/// Where an update was when it failed: `Baking (canary, 1 of 4 instance(s))`.
+pub fn during_text(phase: &str, label: &str, green: u32, total: u32) -> String {
+    format!("{phase} ({label}, {green} of {total} instance(s))")
+}
+
+/// The cause of a failed update without the "rolled back" framing; used inside the
+/// rollback-failed text.
+pub fn alarm_cause(names: &[String], at: &str, during: &str, deleted: bool) -> String {
+    if deleted {
+        format!(
+            "CloudWatch alarm(s) {} were deleted during {during} (noticed at {at})",
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "CloudWatch alarm(s) {} entered ALARM at {at} during {during}",
+            names.join(", ")
+        )
+    }
+}
+
+pub fn health_cause(variant: &str, config_name: &str) -> String {
+    format!(
+        "the primary container for production variant {variant} (endpoint configuration {config_name}) did not pass the ping health check"
+    )
+}
+
+pub fn timeout_cause(timeout_s: u32, at: &str) -> String {
+    format!("MaximumExecutionTimeoutInSeconds ({timeout_s}) expired at {at}")
+}
+
+/// `Update rolled back: CloudWatch alarm(s) ep-5xx entered ALARM at … during Baking (canary,
+/// 1 of 4 instance(s)): Threshold Crossed: …`
+pub fn alarm_rollback_reason(cause: &str, reason: Option<&str>) -> String {
+    truncate_reason(match reason {
+        Some(r) if !r.is_empty() => format!("Update rolled back: {cause}: {r}"),
+        _ => format!("Update rolled back: {cause}."),
+    })
+}
+
+/// `Update rolled back: the primary container for production variant AllTraffic (endpoint
+/// configuration cfg-v2) did not pass the ping health check. Please check the instance logs
+/// for this endpoint.` plus what Guardrail knows about the instance.
+pub fn health_rollback_reason(variant: &str, config_name: &str, detail: &str) -> String {
+    truncate_reason(format!(
+        "Update rolled back: {}. Please check the instance logs for this endpoint. ({detail})",
+        health_cause(variant, config_name)
+    ))
+}
+
+/// `Update rolled back: MaximumExecutionTimeoutInSeconds (1800) expired at …Z.`
+pub fn timeout_rollback_reason(timeout_s: u32, at: &str) -> String {
+    truncate_reason(format!(
+        "Update rolled back: {}.",
+        timeout_cause(timeout_s, at)
+    ))
+}
+
+/// `Update failed (…) and the rollback failed: 2 instance(s) of endpoint configuration cfg-v1
+/// did not pass the ping health check. The endpoint is serving with instances of cfg-v1 and
+/// cfg-v2; call UpdateEndpoint to recover.`
+pub fn rollback_failed_reason(
+    cause: &str,
+    failed: u32,
+    old_config: &str,
+    new_config: &str,
+) -> String {
+    truncate_reason(format!(
+        "Update failed ({cause}) and the rollback failed: {failed} instance(s) of endpoint configuration {old_config} did not pass the ping health check. The endpoint is serving with instances of {old_config} and {new_config}; call UpdateEndpoint to recover."
+    ))
+}
+
+/// `3 instance(s)` (a rolling rollback round).
+pub fn instances_capacity(n: u32) -> String {
+    format!("{n} instance(s)")
+}

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -66,12 +68,18 @@ mod tests {
     #[test]
     fn formats_rfc3339() {
         assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00Z");
-        assert_eq!(Timestamp(1_700_000_000_123).rfc3339(), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            Timestamp(1_700_000_000_123).rfc3339(),
+            "2023-11-14T22:13:20Z"
+        );
         assert_eq!(Timestamp(951_782_400_000).rfc3339(), "2000-02-29T00:00:00Z");
     }
 
     #[test]
     fn epoch_seconds_keep_millis() {
-        assert_eq!(Timestamp(1_700_000_000_123).epoch_secs_f64(), 1_700_000_000.123);
+        assert_eq!(
+            Timestamp(1_700_000_000_123).epoch_secs_f64(),
+            1_700_000_000.123
+        );
     }
 }

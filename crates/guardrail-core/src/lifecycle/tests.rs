@@ -47,7 +47,7 @@ impl Sim {
     }
 
     fn step(&mut self) -> Decision {
-        let d = reconcile(&self.rec, &self.obs, self.now);
+        let d = reconcile(&self.rec, &self.obs, &[], self.routes.last(), self.now);
         self.rec = d.record.clone();
         for a in &d.actions {
             match a {
@@ -60,13 +60,18 @@ impl Sim {
                     })
                 }
                 Action::Stop { key } => {
-                    let o = self.obs.iter_mut().find(|o| &o.key == key).expect("stop of unknown instance");
+                    let o = self
+                        .obs
+                        .iter_mut()
+                        .find(|o| &o.key == key)
+                        .expect("stop of unknown instance");
                     assert_ne!(o.health, InstanceHealth::Stopping, "stopped twice: {key}");
                     o.health = InstanceHealth::Stopping;
                 }
                 Action::Route(p) => self.routes.push(p.clone()),
                 Action::Unroute => self.routes.push(RoutingPlan::default()),
                 Action::Forget => self.forgotten = true,
+                Action::Record(_) => panic!("no deployment, no history"),
             }
         }
         d
@@ -103,9 +108,7 @@ impl Sim {
     }
 
     fn routed(&self) -> usize {
-        self.routes
-            .last()
-            .map_or(0, |p| p.instance_ids().count())
+        self.routes.last().map_or(0, |p| p.instance_ids().count())
     }
 }
 
@@ -115,7 +118,11 @@ fn create_launches_every_instance_then_goes_in_service() {
     let d = s.step();
     assert_eq!(s.live(), 3);
     assert_eq!(s.rec.status, EndpointStatus::Creating);
-    assert_eq!(d.wake_at, Some(s.now.plus_secs(60)), "wakes at the startup deadline");
+    assert_eq!(
+        d.wake_at,
+        Some(s.now.plus_secs(60)),
+        "wakes at the startup deadline"
+    );
     assert!(s.routes.is_empty(), "a Creating endpoint is not routed");
     s.ready_all();
     s.advance(1);
@@ -123,7 +130,14 @@ fn create_launches_every_instance_then_goes_in_service() {
     assert_eq!(s.rec.status, EndpointStatus::InService);
     assert_eq!(s.rec.last_modified_time, s.now);
     assert_eq!(s.routed(), 3);
-    let weights: Vec<f64> = s.routes.last().unwrap().variants.iter().map(|v| v.weight).collect();
+    let weights: Vec<f64> = s
+        .routes
+        .last()
+        .unwrap()
+        .variants
+        .iter()
+        .map(|v| v.weight)
+        .collect();
     assert_eq!(weights, vec![1.0, 3.0]);
     // Steady state: nothing new is launched or stopped.
     let d = s.step();
@@ -162,7 +176,12 @@ fn exit_before_ready_fails_the_create_at_once() {
     s.fail(0, false);
     s.step();
     assert_eq!(s.rec.status, EndpointStatus::Failed);
-    assert!(s.rec.failure_reason.as_deref().unwrap().contains("exited with status 1"));
+    assert!(s
+        .rec
+        .failure_reason
+        .as_deref()
+        .unwrap()
+        .contains("exited with status 1"));
 }
 
 #[test]
@@ -177,7 +196,11 @@ fn crashed_instance_is_replaced_in_service() {
     assert_eq!(s.rec.status, EndpointStatus::InService);
     assert_eq!(s.routed(), 1, "the crashed instance left rotation");
     assert_eq!(s.live(), 2);
-    let replacement = s.obs.iter().find(|o| o.health == InstanceHealth::Launching).unwrap();
+    let replacement = s
+        .obs
+        .iter()
+        .find(|o| o.health == InstanceHealth::Launching)
+        .unwrap();
     assert_eq!(replacement.key.slot, crashed.slot);
     assert!(replacement.key.incarnation > crashed.incarnation);
     s.ready_all();
@@ -201,7 +224,11 @@ fn scale_out_and_in() {
     s.step();
     assert_eq!(s.live(), 3);
     assert_eq!(s.rec.status, EndpointStatus::Updating);
-    assert_eq!(s.routed(), 1, "old instance keeps serving while new ones start");
+    assert_eq!(
+        s.routed(),
+        1,
+        "old instance keeps serving while new ones start"
+    );
     s.ready_all();
     s.step();
     assert_eq!(s.rec.status, EndpointStatus::InService);
@@ -211,9 +238,20 @@ fn scale_out_and_in() {
     s.rec.fleet.variants[0].desired_count = 1;
     s.rec.status = EndpointStatus::Updating;
     let d = s.step();
-    let route_pos = d.actions.iter().position(|a| matches!(a, Action::Route(_))).unwrap();
-    let first_stop = d.actions.iter().position(|a| matches!(a, Action::Stop { .. })).unwrap();
-    assert!(route_pos < first_stop, "instances leave rotation before they stop");
+    let route_pos = d
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::Route(_)))
+        .unwrap();
+    let first_stop = d
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::Stop { .. }))
+        .unwrap();
+    assert!(
+        route_pos < first_stop,
+        "instances leave rotation before they stop"
+    );
     assert_eq!(s.routed(), 1);
     assert_eq!(s.live(), 1);
     assert_eq!(s.rec.status, EndpointStatus::Updating, "still terminating");
@@ -236,9 +274,18 @@ fn failed_scale_out_rolls_back() {
     s.step();
     s.fail(1, false);
     s.step();
-    assert_eq!(s.rec.status, EndpointStatus::InService, "reverted and converged");
+    assert_eq!(
+        s.rec.status,
+        EndpointStatus::InService,
+        "reverted and converged"
+    );
     assert_eq!(s.rec.fleet.variants[0].desired_count, 1);
-    assert!(s.rec.failure_reason.as_deref().unwrap().starts_with("Capacity change rolled back"));
+    assert!(s
+        .rec
+        .failure_reason
+        .as_deref()
+        .unwrap()
+        .starts_with("Capacity change rolled back"));
     assert_eq!(s.live(), 1);
 }
 
@@ -287,8 +334,15 @@ fn leftover_instances_of_other_fleets_are_stopped() {
         health: InstanceHealth::Launching,
     });
     s.step();
-    assert!(s.obs.iter().filter(|o| o.is_live()).all(|o| o.key.fleet == 0));
-    assert!(s.obs.iter().any(|o| o.key.fleet == 7 && o.health == InstanceHealth::Stopping));
+    assert!(s
+        .obs
+        .iter()
+        .filter(|o| o.is_live())
+        .all(|o| o.key.fleet == 0));
+    assert!(s
+        .obs
+        .iter()
+        .any(|o| o.key.fleet == 7 && o.health == InstanceHealth::Stopping));
 }
 
 mod properties {
@@ -323,10 +377,8 @@ mod properties {
             s.step();
             for e in events {
                 match e {
-                    Ev::Ready(i) if i < s.obs.len() => {
-                        if s.obs[i].health == InstanceHealth::Launching {
-                            s.obs[i].health = InstanceHealth::Ready { addr: format!("a:{i}") };
-                        }
+                    Ev::Ready(i) if i < s.obs.len() && s.obs[i].health == InstanceHealth::Launching => {
+                        s.obs[i].health = InstanceHealth::Ready { addr: format!("a:{i}") };
                     }
                     Ev::Stopped => s.stopped(),
                     Ev::Crash(i) if i < s.obs.len() && s.obs[i].is_live() => {
