@@ -196,14 +196,23 @@ impl Router {
             endpoint: table.name.clone(),
             variant: variant.name.clone(),
         };
-        let r: f64 = rand::thread_rng().gen();
-        let g = pick_weighted(variant.groups.iter().map(|g| g.effective_share()), r)
-            .ok_or_else(no_instance)?;
-        let candidates: Vec<&Arc<Target>> = variant.groups[g]
-            .targets
-            .iter()
-            .filter(|t| exclude.is_none_or(|x| x.id != t.id))
-            .collect();
+        let candidates: Vec<&Arc<Target>> = match exclude {
+            // First try: a fleet by its share, then an instance within it.
+            None => {
+                let r: f64 = rand::thread_rng().gen();
+                let g = pick_weighted(variant.groups.iter().map(|g| g.effective_share()), r)
+                    .ok_or_else(no_instance)?;
+                variant.groups[g].targets.iter().collect()
+            }
+            // The retry after a refused connection: any other instance of the variant, so a
+            // fleet whose only instance just died does not fail the request.
+            Some(x) => variant
+                .groups
+                .iter()
+                .flat_map(|g| g.targets.iter())
+                .filter(|t| t.id != x.id)
+                .collect(),
+        };
         let counts: Vec<u32> = candidates.iter().map(|t| t.outstanding()).collect();
         let start = self.rotation.fetch_add(1, Ordering::Relaxed);
         let i = pick_least_outstanding(&counts, start).ok_or_else(no_instance)?;

@@ -4,6 +4,7 @@
 //! in the core's deployment planner.
 
 use guardrail_api::generated::sagemaker::{CapacitySize, DeploymentConfig};
+use guardrail_core::deploy as core;
 
 use super::{invalid, Fail};
 
@@ -86,4 +87,59 @@ pub(crate) fn check_wire(dc: &DeploymentConfig) -> Result<(), Fail> {
         }
     }
     Ok(())
+}
+
+/// The domain config for the core; run after [`check_wire`].
+pub(crate) fn to_core(dc: &DeploymentConfig) -> Result<core::DeploymentConfig, Fail> {
+    let size = |s: &CapacitySize| {
+        let kind = s.r#type.as_deref().unwrap_or_default();
+        let value = s.value.unwrap_or_default().clamp(0, i64::from(u32::MAX)) as u32;
+        core::CapacitySize::from_wire(kind, value)
+            .ok_or_else(|| invalid(format!("Unknown CapacitySize Type {kind}.")))
+    };
+    let secs = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
+    let blue_green = match &dc.blue_green_update_policy {
+        None => None,
+        Some(bg) => {
+            let t = bg.traffic_routing_configuration.clone().unwrap_or_default();
+            let canary = t.canary_size.as_ref().map(size).transpose()?;
+            let linear = t.linear_step_size.as_ref().map(size).transpose()?;
+            let routing = core::TrafficRouting::from_wire(
+                t.r#type.as_deref().unwrap_or_default(),
+                canary,
+                linear,
+            )
+            .map_err(invalid)?;
+            Some(core::BlueGreenPolicy {
+                routing,
+                wait_s: secs(t.wait_interval_in_seconds).unwrap_or(0),
+                termination_wait_s: secs(bg.termination_wait_in_seconds).unwrap_or(0),
+                max_timeout_s: secs(bg.maximum_execution_timeout_in_seconds),
+            })
+        }
+    };
+    let rolling = match &dc.rolling_update_policy {
+        None => None,
+        Some(r) => Some(core::RollingPolicy {
+            batch: size(
+                r.maximum_batch_size
+                    .as_ref()
+                    .unwrap_or(&CapacitySize::default()),
+            )?,
+            wait_s: secs(r.wait_interval_in_seconds).unwrap_or(0),
+            max_timeout_s: secs(r.maximum_execution_timeout_in_seconds),
+            rollback_batch: r
+                .rollback_maximum_batch_size
+                .as_ref()
+                .map(size)
+                .transpose()?,
+        }),
+    };
+    let alarms = dc
+        .auto_rollback_configuration
+        .iter()
+        .flat_map(|a| a.alarms.iter().flatten())
+        .filter_map(|a| a.alarm_name.clone())
+        .collect();
+    core::DeploymentConfig::from_parts(blue_green, rolling, alarms).map_err(invalid)
 }

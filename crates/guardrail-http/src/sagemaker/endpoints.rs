@@ -5,14 +5,15 @@ use guardrail_api::error::messages;
 use guardrail_api::generated::sagemaker::{
     CreateEndpointInput, CreateEndpointOutput, DeleteEndpointInput, DeployedImage,
     DescribeEndpointInput, DescribeEndpointOutput, EndpointSummary, ListEndpointsInput,
-    ListEndpointsOutput, ProductionVariantStatus, ProductionVariantSummary,
-    UpdateEndpointWeightsAndCapacitiesInput, UpdateEndpointWeightsAndCapacitiesOutput,
+    ListEndpointsOutput, PendingDeploymentSummary, PendingProductionVariantSummary,
+    ProductionVariantStatus, ProductionVariantSummary, UpdateEndpointWeightsAndCapacitiesInput,
+    UpdateEndpointWeightsAndCapacitiesOutput,
 };
 use guardrail_api::wire::Timestamp;
-use guardrail_core::fleet::ObservedInstance;
+use guardrail_core::deploy::VariantView;
 use guardrail_core::lifecycle::{CapacityChange, EndpointRecord};
 use guardrail_core::names::{name_key, ResourceKind};
-use guardrail_core::status::{self, EndpointStatus, VariantStatusKind};
+use guardrail_core::status::EndpointStatus;
 use guardrail_store::EndpointRow;
 
 use super::{invalid, snapshot, Fail, Reply};
@@ -30,6 +31,9 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointInput) -> 
     let tags = super::tags::from_wire(input.tags.take());
     if let Some(dc) = &input.deployment_config {
         super::deployment_config::check_wire(dc)?;
+        let cfg = super::deployment_config::to_core(dc)?;
+        // No alarm service yet: every named alarm is missing.
+        cfg.check_alarms_exist(|_| false).map_err(invalid)?;
     }
     let extra = serde_json::json!({ "DeploymentConfig": input.deployment_config });
     let arn = state.arns.arn(ResourceKind::Endpoint, &name);
@@ -81,88 +85,95 @@ pub(crate) async fn get(state: &AppState, name: &str) -> Result<EndpointRow, Fai
 pub(crate) async fn describe(state: &AppState, input: DescribeEndpointInput) -> Reply {
     let row = get(state, input.endpoint_name.as_deref().unwrap_or_default()).await?;
     let observed = state.controller.observed(&row.key);
-    let rec = &row.record;
-    let variants = rec
-        .fleet
-        .variants
-        .iter()
-        .map(|v| variant_summary(rec, v, &observed))
-        .collect();
+    let now = state.controller.clock().now();
+    let view = guardrail_core::deploy::describe(&row.record, &observed, now);
     let last_deployment_config = row
         .extra
         .get("DeploymentConfig")
         .filter(|v| !v.is_null())
         .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let pending = view.pending.map(|p| PendingDeploymentSummary {
+        endpoint_config_name: Some(p.endpoint_config_name),
+        start_time: ts(p.start_time),
+        production_variants: Some(
+            p.variants
+                .into_iter()
+                .map(|v| {
+                    let Summary {
+                        summary: s,
+                        instance_type,
+                    } = variant_summary(v);
+                    PendingProductionVariantSummary {
+                        variant_name: s.variant_name,
+                        deployed_images: s.deployed_images,
+                        current_weight: s.current_weight,
+                        desired_weight: s.desired_weight,
+                        current_instance_count: s.current_instance_count,
+                        desired_instance_count: s.desired_instance_count,
+                        variant_status: s.variant_status,
+                        instance_type,
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    });
     to_value(&DescribeEndpointOutput {
         endpoint_name: Some(row.name.clone()),
         endpoint_arn: Some(row.arn.clone()),
-        endpoint_config_name: Some(rec.fleet.spec.config_name.clone()),
-        production_variants: Some(variants),
-        endpoint_status: Some(rec.status.as_str().to_string()),
-        failure_reason: rec.failure_reason.clone(),
-        creation_time: ts(rec.creation_time),
-        last_modified_time: ts(rec.last_modified_time),
+        endpoint_config_name: Some(view.endpoint_config_name),
+        production_variants: Some(
+            view.variants
+                .into_iter()
+                .map(|v| variant_summary(v).summary)
+                .collect(),
+        ),
+        endpoint_status: Some(view.status.as_str().to_string()),
+        failure_reason: view.failure_reason,
+        creation_time: ts(row.record.creation_time),
+        last_modified_time: ts(row.record.last_modified_time),
         last_deployment_config,
+        pending_deployment_summary: pending,
         ..Default::default()
     })
     .map_err(Fail)
 }
 
-fn variant_summary(
-    rec: &EndpointRecord,
-    v: &guardrail_core::lifecycle::VariantState,
-    observed: &[ObservedInstance],
-) -> ProductionVariantSummary {
-    let mine = || {
-        observed
-            .iter()
-            .filter(move |o| o.key.fleet == rec.fleet.id && o.key.variant == v.name)
-    };
-    let ready = mine().filter(|o| o.ready_addr().is_some()).count() as u32;
-    let live = mine().filter(|o| o.is_live()).count() as u32;
-    let spec = rec.fleet.spec.variant(&v.name);
-    let entry = |kind: VariantStatusKind, message: String, start| ProductionVariantStatus {
-        status: Some(kind.as_str().to_string()),
-        status_message: Some(message),
-        start_time: ts(start),
-    };
-    let variant_status = match rec.status {
-        EndpointStatus::Creating => Some(vec![entry(
-            VariantStatusKind::Creating,
-            status::launching_message(v.desired_count),
-            rec.creation_time,
-        )]),
-        EndpointStatus::Updating | EndpointStatus::RollingBack if live > v.desired_count => {
-            Some(vec![entry(
-                VariantStatusKind::Deleting,
-                status::terminating_message(live - v.desired_count),
-                rec.last_modified_time,
-            )])
-        }
-        EndpointStatus::Updating | EndpointStatus::RollingBack if ready < v.desired_count => {
-            Some(vec![entry(
-                VariantStatusKind::Updating,
-                status::scaling_out_message(v.desired_count),
-                rec.last_modified_time,
-            )])
-        }
-        _ => None,
-    };
-    ProductionVariantSummary {
-        variant_name: Some(v.name.clone()),
-        deployed_images: spec.map(|s| {
-            vec![DeployedImage {
-                specified_image: Some(s.container.image.clone()),
-                resolved_image: Some(s.container.image.clone()),
-                resolution_time: ts(rec.creation_time),
-            }]
-        }),
-        current_weight: Some(v.current_weight),
-        desired_weight: Some(v.desired_weight),
-        current_instance_count: Some(i64::from(ready)),
-        desired_instance_count: Some(i64::from(v.desired_count)),
-        variant_status,
-        ..Default::default()
+/// A variant summary plus the pending-only instance type.
+struct Summary {
+    summary: ProductionVariantSummary,
+    instance_type: Option<String>,
+}
+
+fn variant_summary(v: VariantView) -> Summary {
+    Summary {
+        instance_type: v.instance_type,
+        summary: ProductionVariantSummary {
+            variant_name: Some(v.name),
+            deployed_images: Some(
+                v.deployed_images
+                    .into_iter()
+                    .map(|d| DeployedImage {
+                        specified_image: Some(d.specified_image),
+                        resolved_image: Some(d.resolved_image),
+                        resolution_time: ts(d.resolution_time),
+                    })
+                    .collect(),
+            ),
+            current_weight: Some(v.current_weight),
+            desired_weight: Some(v.desired_weight),
+            current_instance_count: Some(i64::from(v.current_instance_count)),
+            desired_instance_count: Some(i64::from(v.desired_instance_count)),
+            variant_status: v.status.map(|st| {
+                vec![ProductionVariantStatus {
+                    status: Some(st.status.as_str().to_string()),
+                    status_message: Some(st.message),
+                    start_time: ts(st.start_time),
+                }]
+            }),
+            ..Default::default()
+        },
     }
 }
 

@@ -6,6 +6,7 @@ mod endpoints;
 mod models;
 mod snapshot;
 mod tags;
+mod update;
 
 use guardrail_api::error::ApiError;
 use guardrail_api::wire::{from_json_body, Validate};
@@ -111,6 +112,7 @@ pub(crate) async fn dispatch(
         "DescribeEndpoint" => endpoints::describe(state, parse(body)?).await,
         "ListEndpoints" => endpoints::list(state, parse(body)?).await,
         "DeleteEndpoint" => endpoints::delete(state, parse(body)?).await,
+        "UpdateEndpoint" => update::update(state, parse(body)?).await,
         "UpdateEndpointWeightsAndCapacities" => {
             endpoints::update_weights_and_capacities(state, parse(body)?).await
         }
