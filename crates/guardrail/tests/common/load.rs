@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct Sample {
+    /// When the request was sent (samples are ordered by this).
     pub at: Duration,
+    /// When its answer arrived.
+    pub done: Duration,
     pub status: u16,
     pub version: String,
     pub body: String,
@@ -39,6 +42,7 @@ impl Load {
                         .build()
                         .unwrap();
                     while !stop.load(Ordering::Relaxed) && started.elapsed() < HARD_CAP {
+                        let sent = started.elapsed();
                         let (status, body) = match client
                             .post(&target)
                             .header("content-type", "application/json")
@@ -53,7 +57,8 @@ impl Load {
                             .and_then(|v| v["model_version"].as_str().map(str::to_string))
                             .unwrap_or_default();
                         samples.lock().unwrap().push(Sample {
-                            at: started.elapsed(),
+                            at: sent,
+                            done: started.elapsed(),
                             status,
                             version,
                             body,
