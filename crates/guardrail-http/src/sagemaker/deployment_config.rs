@@ -25,6 +25,7 @@ fn check_size(size: &CapacitySize, path: &str) -> Result<(), Fail> {
 }
 
 pub(crate) fn check_wire(dc: &DeploymentConfig) -> Result<(), Fail> {
+    check_required(dc)?;
     if dc.blue_green_update_policy.is_some() && dc.rolling_update_policy.is_some() {
         return Err(invalid(
             "DeploymentConfig can contain BlueGreenUpdatePolicy or RollingUpdatePolicy, not both.",
@@ -76,6 +77,12 @@ pub(crate) fn check_wire(dc: &DeploymentConfig) -> Result<(), Fail> {
             check_size(rb, &format!("{base}.rollbackMaximumBatchSize"))?;
         }
     }
+    Ok(())
+}
+
+/// Members the model leaves optional but SageMaker treats as required: checked with the
+/// model constraints (stage 1 of §7), before the endpoint is even looked up.
+pub(crate) fn check_required(dc: &DeploymentConfig) -> Result<(), Fail> {
     if let Some(arc) = &dc.auto_rollback_configuration {
         for (i, a) in arc.alarms.iter().flatten().enumerate() {
             if a.alarm_name.is_none() {

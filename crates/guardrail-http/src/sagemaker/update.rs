@@ -37,6 +37,9 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
             })
             .collect(),
     };
+    if let Some(dc) = &input.deployment_config {
+        super::deployment_config::check_required(dc)?;
+    }
     let k = key.clone();
     let out_arn = arn.clone();
     state
@@ -51,14 +54,16 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
                 return Err(f);
             }
             let (effective, cfg) = effective_config(&input, &row.extra)?;
-            // No alarm service yet: every named alarm is missing.
-            cfg.check_alarms_exist(|_| false).map_err(invalid)?;
+            let alarms = cfg.clone();
             row.record =
                 begin_update(&row.record, spec, cfg, retain, now).map_err(|e| match e {
                     BeginError::Status(s) => refuse_change(s, &arn, false)
                         .unwrap_or_else(|| invalid(messages::in_progress(&arn))),
                     BeginError::Invalid(m) => invalid(m),
                 })?;
+            // §7 checks alarm existence after the other semantic rules. No alarm service yet:
+            // every named alarm is missing.
+            alarms.check_alarms_exist(|_| false).map_err(invalid)?;
             row.extra["DeploymentConfig"] = serde_json::to_value(effective).unwrap_or_default();
             tx.update_endpoint(&row)?;
             Ok::<(), Fail>(())
