@@ -260,6 +260,12 @@ impl Router {
             Err(_) => return Err(self.model_failed(target, variant, "timed out".into(), true)),
             Ok(Err(e)) if e.is_connect() => return Err(Attempt::ConnectFailed),
             Ok(Err(e)) => {
+                // A pooled connection can die with its process just as a request is written
+                // on it. If the instance no longer accepts connections it is gone and no
+                // answer can come, so the request is treated like a refused connect.
+                if instance_is_gone(target.addr).await {
+                    return Err(Attempt::ConnectFailed);
+                }
                 return Err(self.model_failed(target, variant, e.to_string(), false));
             }
             Ok(Ok(r)) => r,
@@ -316,6 +322,14 @@ impl Router {
             timed_out,
         })
     }
+}
+
+/// Whether nothing listens at `addr` any more (connect refused within a short bound).
+async fn instance_is_gone(addr: std::net::SocketAddr) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(addr)).await,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused
+    )
 }
 
 enum Attempt {

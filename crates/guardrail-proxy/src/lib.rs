@@ -3,7 +3,8 @@
 //! so the request path reads a snapshot without locks. Per request: pick a variant by weight
 //! (or `TargetVariant`), a fleet by share, an instance by fewest outstanding requests, then
 //! forward over a pooled connection. A request that never reached an instance (connect
-//! refused) is retried once on another instance; nothing else is retried.
+//! refused, or a pooled connection whose process has died and no longer accepts connections)
+//! is retried once on another instance; nothing else is retried.
 //!
 //! No control-plane logic and no wire-protocol framing here: errors are [`InvokeError`]
 //! values that `guardrail-api` maps to AWS errors.

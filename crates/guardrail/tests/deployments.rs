@@ -286,15 +286,12 @@ fn green_crash_during_bake_rolls_back_to_blue_without_errors() {
         samples.len(),
         failures(&samples).len()
     );
-    // Requests in flight on the instance at the moment it is SIGKILLed die with it (ModelError,
-    // not retried: they reached the model). At most one per load thread; nothing else fails.
-    let killed_instance = failures(&samples)
-        .iter()
-        .all(|f| f.status == 424 && f.body.contains("rb.f1."));
+    // Requests in flight on the killed instance are retried on another instance once the
+    // proxy sees the process gone, so nothing fails.
     assert!(
-        killed_instance && failures(&samples).len() <= 4,
+        failures(&samples).is_empty(),
         "{:?}",
-        failures(&samples)
+        failures(&samples).first()
     );
     assert_eq!(d["EndpointConfigName"], "rb-c");
     let reason = d["FailureReason"].as_str().unwrap_or_default();
