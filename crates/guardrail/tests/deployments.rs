@@ -151,6 +151,27 @@ fn early_v2_share(samples: &[Sample], window: Duration) -> f64 {
     slice.iter().filter(|s| s.version == "v2").count() as f64 / slice.len().max(1) as f64
 }
 
+/// Keeps the load going a little after the end (so the final version is observed), stops it,
+/// prints the figures and asserts that no invocation failed.
+fn finish_load(server: &Server, load: Load, mode: &str) -> Vec<Sample> {
+    let settle = load.count() + 200;
+    server.wait_for("load after the end", Duration::from_secs(10), || {
+        load.count() > settle
+    });
+    let samples = load.stop();
+    println!(
+        "deployment-report mode={mode} invocations={} failed={}",
+        samples.len(),
+        failures(&samples).len()
+    );
+    assert!(
+        failures(&samples).is_empty(),
+        "{:?}",
+        failures(&samples).first()
+    );
+    samples
+}
+
 #[test]
 fn plain_update_switches_all_at_once_without_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -272,23 +293,9 @@ fn green_crash_during_bake_rolls_back_to_blue_without_errors() {
         d = server.ok("DescribeEndpoint", json!({"EndpointName": "rb"}));
         d["EndpointStatus"] == "InService"
     });
-    let settle = load.count() + 200;
-    server.wait_for("post-rollback load", Duration::from_secs(10), || {
-        load.count() > settle
-    });
-    let samples = load.stop();
-    println!(
-        "deployment-report mode=rollback-green-crash invocations={} failed={}",
-        samples.len(),
-        failures(&samples).len()
-    );
     // Requests in flight on the killed instance are retried on another instance once the
     // proxy sees the process gone, so nothing fails.
-    assert!(
-        failures(&samples).is_empty(),
-        "{:?}",
-        failures(&samples).first()
-    );
+    let samples = finish_load(&server, load, "rollback-green-crash");
     assert_eq!(d["EndpointConfigName"], "rb-c");
     let reason = d["FailureReason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("Update rolled back"), "{reason}");
@@ -335,21 +342,7 @@ fn rolling_rollback_in_batches_after_a_green_crash_without_errors() {
         d = server.ok("DescribeEndpoint", json!({"EndpointName": "rrb"}));
         d["EndpointStatus"] != "Updating"
     });
-    let settle = load.count() + 200;
-    server.wait_for("post-rollback load", Duration::from_secs(10), || {
-        load.count() > settle
-    });
-    let samples = load.stop();
-    println!(
-        "deployment-report mode=rolling-rollback invocations={} failed={}",
-        samples.len(),
-        failures(&samples).len()
-    );
-    assert!(
-        failures(&samples).is_empty(),
-        "{:?}",
-        failures(&samples).first()
-    );
+    let samples = finish_load(&server, load, "rolling-rollback");
     assert_eq!(d["EndpointStatus"], "InService", "{d}");
     assert_eq!(d["EndpointConfigName"], "rrb-c", "{d}");
     assert!(
