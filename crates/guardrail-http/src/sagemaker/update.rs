@@ -83,6 +83,10 @@ fn effective_config(
     extra: &serde_json::Value,
 ) -> Result<(Option<WireDeploymentConfig>, DeploymentConfig), Fail> {
     let retained = input.retain_deployment_config.unwrap_or(false);
+    // §7's table order: the config's own rules (e.g. both policies) before the Retain rule.
+    if let Some(dc) = &input.deployment_config {
+        check_wire(dc)?;
+    }
     let wire = match (&input.deployment_config, retained) {
         (Some(_), true) => {
             return Err(invalid(
