@@ -38,17 +38,6 @@ impl EndpointStatus {
                 | EndpointStatus::UpdateRollbackFailed
         )
     }
-
-    /// Statuses in which another change is refused with "Cannot update in-progress endpoint".
-    pub fn is_in_progress(self) -> bool {
-        matches!(
-            self,
-            EndpointStatus::Creating
-                | EndpointStatus::Updating
-                | EndpointStatus::RollingBack
-                | EndpointStatus::Deleting
-        )
-    }
 }
 
 /// `VariantStatus.Status` values.

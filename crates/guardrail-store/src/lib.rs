@@ -91,16 +91,6 @@ impl Store {
         .await
         .map_err(|e| E::from(StoreError::Join(e.to_string())))?
     }
-
-    /// Synchronous variant for start-up code that runs before the runtime serves requests.
-    pub fn read_blocking<R>(
-        &self,
-        f: impl FnOnce(&Tx<'_>) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = guard.transaction()?;
-        f(&Tx::new(&tx))
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,13 @@ use common::load::{failures, version_runs, Load, Sample};
 use common::*;
 use serde_json::{json, Value};
 
+/// A server on its own temp data dir (the dir lives as long as the returned guard).
+fn fresh_server() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    (dir, server)
+}
+
 /// Creates `name` on v1 with `n` instances and a v2 config `name-c2` (same variant name).
 fn setup(server: &Server, name: &str, n: u32) {
     server.create_endpoint(name, "model:v1", json!({}), n);
@@ -174,8 +181,7 @@ fn finish_load(server: &Server, load: Load, mode: &str) -> Vec<Sample> {
 
 #[test]
 fn plain_update_switches_all_at_once_without_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     setup(&server, "plain", 2);
     let run = update_under_load(&server, "plain", None);
     report("none", &run);
@@ -186,8 +192,7 @@ fn plain_update_switches_all_at_once_without_errors() {
 
 #[test]
 fn all_at_once_bakes_then_tears_down_blue() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     setup(&server, "aao", 2);
     let dc = json!({"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 1}, "TerminationWaitInSeconds": 1}});
     let run = update_under_load(&server, "aao", Some(dc.clone()));
@@ -209,8 +214,7 @@ fn all_at_once_bakes_then_tears_down_blue() {
 
 #[test]
 fn canary_shifts_a_quarter_then_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     setup(&server, "canary", 4);
     let dc = json!({"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 2, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}}});
     let run = update_under_load(&server, "canary", Some(dc));
@@ -230,8 +234,7 @@ fn canary_shifts_a_quarter_then_everything() {
 
 #[test]
 fn linear_steps_in_quarters() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     setup(&server, "linear", 4);
     let dc = json!({"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "LINEAR", "WaitIntervalInSeconds": 1, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}}}});
     let run = update_under_load(&server, "linear", Some(dc));
@@ -251,8 +254,7 @@ fn linear_steps_in_quarters() {
 
 #[test]
 fn rolling_replaces_four_instances_one_at_a_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     setup(&server, "rolling", 4);
     let dc = json!({"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1}, "WaitIntervalInSeconds": 1}});
     let run = update_under_load(&server, "rolling", Some(dc));
@@ -267,8 +269,7 @@ fn rolling_replaces_four_instances_one_at_a_time() {
 
 #[test]
 fn green_crash_during_bake_rolls_back_to_blue_without_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     setup(&server, "rb", 2);
     let load = Load::start(&server.url, "rb", 4);
     server.wait_for("load running", Duration::from_secs(10), || {
@@ -310,8 +311,7 @@ fn green_crash_during_bake_rolls_back_to_blue_without_errors() {
 
 #[test]
 fn rolling_rollback_in_batches_after_a_green_crash_without_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     setup(&server, "rrb", 4);
     let load = Load::start(&server.url, "rrb", 4);
     server.wait_for("load running", Duration::from_secs(10), || {
