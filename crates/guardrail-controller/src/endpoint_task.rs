@@ -29,6 +29,10 @@ pub(crate) struct EndpointTask {
     /// Instance id → key, for events.
     ids: BTreeMap<String, InstanceKey>,
     published: Option<RoutingPlan>,
+    /// The endpoint's name as created (metric dimensions), known after the first pass.
+    name: String,
+    /// Whether the last pass watched alarms: then alarm changes wake the task at once.
+    watching_alarms: bool,
 }
 
 enum Pass {
@@ -53,11 +57,15 @@ impl EndpointTask {
             observed: BTreeMap::new(),
             ids: BTreeMap::new(),
             published: None,
+            watching_alarms: false,
+            name: String::new(),
         }
     }
 
     pub(crate) async fn run(mut self) {
         let mut shutdown = self.shared.shutdown.clone();
+        let mut alarm_changes = self.shared.alarms.changes();
+        let mut alarms_gone = false;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -82,6 +90,10 @@ impl EndpointTask {
                 },
                 _ = tokio::time::sleep_until(deadline) => {}
                 _ = shutdown.changed() => {}
+                // A tripped alarm must roll back within milliseconds, not at the next wake.
+                r = alarm_changes.changed(), if self.watching_alarms && !alarms_gone => {
+                    alarms_gone = r.is_err();
+                }
             }
         }
         lock(&self.shared.tasks).remove(&self.key);
@@ -104,6 +116,7 @@ impl EndpointTask {
                     let id = o.key.instance_id(&self.key);
                     self.ids.remove(&id);
                     lock(&self.shared.owners).remove(&id);
+                    lock(&self.shared.processes).remove(&id);
                     self.shared.router.forget_target(&id);
                 }
             }
@@ -195,10 +208,17 @@ impl EndpointTask {
             return Ok(Pass::WaitUntil(None));
         };
         let now = self.shared.clock.now();
+        self.name.clone_from(&row.name);
         let observed: Vec<ObservedInstance> = self.observed.values().cloned().collect();
         // `published` is what the router serves: deployments advance a traffic step only once
-        // it is live (set → verify). Alarm views come from the alarm service (none yet).
-        let decision = reconcile(&row.record, &observed, &[], self.published.as_ref(), now);
+        // it is live (set → verify). Alarm views come from the alarm service.
+        let watched = guardrail_core::deploy::watched_alarms(&row.record);
+        self.watching_alarms = watched.is_some();
+        let views = match &watched {
+            Some((names, _)) => self.shared.alarms.views(names),
+            None => Vec::new(),
+        };
+        let decision = reconcile(&row.record, &observed, &views, self.published.as_ref(), now);
         if decision.record != row.record {
             // Persist the transition, and the history entries it produced, before acting on it.
             let mut next = row.clone();
@@ -249,6 +269,15 @@ impl EndpointTask {
                 Action::Stop { key } => self.stop(key),
                 // Already stored with the record above.
                 Action::Record(event) => {
+                    if let Some(observer) = &self.shared.deployments {
+                        let mode = row
+                            .record
+                            .deployment
+                            .as_deref()
+                            .or(decision.record.deployment.as_deref())
+                            .map_or("none", |d| d.config.mode_label());
+                        observer.on_event(&row.name, mode, &event);
+                    }
                     tracing::info!(endpoint = %row.name, deployment = event.deployment, seq = event.seq, kind = ?event.kind, message = %event.message, reason = ?event.reason, "deployment event");
                 }
                 Action::Forget => {
@@ -290,7 +319,19 @@ impl EndpointTask {
             Ok(spec) => {
                 lock(&self.shared.owners).insert(id.clone(), self.key.clone());
                 match self.shared.backend.launch(spec).await {
-                    Ok(_) => InstanceHealth::Launching,
+                    Ok(launched) => {
+                        if let Some(pid) = launched.pid {
+                            lock(&self.shared.processes).insert(
+                                id.clone(),
+                                crate::InstanceProcess {
+                                    endpoint_name: self.name.clone(),
+                                    variant: key.variant.clone(),
+                                    pid,
+                                },
+                            );
+                        }
+                        InstanceHealth::Launching
+                    }
                     Err(e) => InstanceHealth::Failed {
                         reason: self.describe_failure(&key, &format!("could not start: {e}")),
                         was_ready: false,

@@ -6,10 +6,12 @@
 //! Instance events from the backend are routed to the owning endpoint's task. No HTTP and
 //! no wire formats here.
 
+mod alarms;
 mod clock;
 mod endpoint_task;
 mod images;
 
+pub use alarms::{AlarmSource, DeploymentObserver, NoAlarms};
 pub use clock::Clock;
 pub use images::{ImageCatalog, ImageCommand};
 
@@ -55,13 +57,25 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) data_dir: PathBuf,
     pub(crate) config: ControllerConfig,
+    pub(crate) alarms: Arc<dyn AlarmSource>,
+    pub(crate) deployments: Option<Arc<dyn DeploymentObserver>>,
     /// Endpoint key → its task's inbox.
     pub(crate) tasks: Mutex<HashMap<String, mpsc::UnboundedSender<TaskEvent>>>,
     /// Instance id → owning endpoint key, for routing backend events.
     pub(crate) owners: Mutex<HashMap<String, String>>,
+    /// Instance id → its process, for resource metrics.
+    pub(crate) processes: Mutex<HashMap<String, InstanceProcess>>,
     /// Endpoint key → the instances its task observed last; read by DescribeEndpoint.
     pub(crate) observed: Mutex<HashMap<String, Vec<ObservedInstance>>>,
     pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// A running instance process (process backend), for CPU and memory metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceProcess {
+    pub endpoint_name: String,
+    pub variant: String,
+    pub pid: u32,
 }
 
 /// Handle used by the API layer and the binary.
@@ -78,6 +92,10 @@ pub struct ControllerParts {
     pub clock: Clock,
     pub data_dir: PathBuf,
     pub config: ControllerConfig,
+    /// Where alarm states come from (the monitor); [`NoAlarms`] without one.
+    pub alarms: Arc<dyn AlarmSource>,
+    /// Told about every deployment history event (metrics).
+    pub deployments: Option<Arc<dyn DeploymentObserver>>,
 }
 
 impl Controller {
@@ -95,9 +113,12 @@ impl Controller {
             clock: parts.clock,
             data_dir: parts.data_dir,
             config: parts.config,
+            alarms: parts.alarms,
+            deployments: parts.deployments,
             tasks: Mutex::new(HashMap::new()),
             owners: Mutex::new(HashMap::new()),
             observed: Mutex::new(HashMap::new()),
+            processes: Mutex::new(HashMap::new()),
             shutdown,
         });
         tokio::spawn(route_instance_events(shared.clone(), events));
@@ -135,6 +156,11 @@ impl Controller {
             .get(endpoint_key)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Every instance process currently running.
+    pub fn instance_processes(&self) -> Vec<InstanceProcess> {
+        lock(&self.shared.processes).values().cloned().collect()
     }
 
     pub fn images(&self) -> &ImageCatalog {

@@ -14,6 +14,7 @@
 
 pub mod alarm;
 mod config;
+mod distribution;
 mod fmt;
 mod id;
 mod query;
@@ -33,6 +34,7 @@ pub use config::{
     RetentionPolicy, RetentionTier, StoreConfig, StoreError, StoreLimits, BYTES_PER_BIN,
     BYTES_PER_BUCKET,
 };
+pub use distribution::Distribution;
 pub use guardrail_core::time::Timestamp;
 pub use id::{Dimension, MetricId, MetricIdError, MAX_DIMENSIONS};
 pub use query::{

@@ -2,6 +2,7 @@
 //! lives in `config.rs`, queries in `query.rs`, snapshots in `snapshot.rs`.
 
 use crate::config::{series_overhead_bytes, StoreConfig, StoreError};
+use crate::distribution::Distribution;
 use crate::id::MetricId;
 use crate::series::{floor_to, Bucket, Delta, Sample, TierSeries, UnitSeries};
 use crate::sketch::Bin;
@@ -99,6 +100,30 @@ impl MetricStore {
             &[]
         };
         self.add(id, ts, unit, &Sample { stats: set, points })
+    }
+
+    /// Records a pre-aggregated [`Distribution`] (exact statistics, percentiles to the sketch's
+    /// accuracy). An empty distribution records nothing.
+    pub fn record_distribution(
+        &mut self,
+        id: &MetricId,
+        ts: Timestamp,
+        dist: &Distribution,
+        unit: Unit,
+    ) -> Result<(), StoreError> {
+        let Some(stats) = dist.statistics() else {
+            return Ok(());
+        };
+        let points = dist.points();
+        self.add(
+            id,
+            ts,
+            unit,
+            &Sample {
+                stats,
+                points: &points,
+            },
+        )
     }
 
     /// Records a `Values` (+ optional `Counts`, default 1 each) datum. Zero counts are skipped.

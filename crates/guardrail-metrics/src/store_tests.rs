@@ -310,3 +310,30 @@ fn extreme_timestamps_do_not_overflow() {
     );
     assert_counters_consistent(&s);
 }
+
+#[test]
+fn a_distribution_records_exact_statistics_and_close_percentiles() {
+    use crate::alarm::DatapointSource;
+    use crate::stats::Statistic;
+    let mut store = MetricStore::new(StoreConfig::default());
+    let id = MetricId::new("AWS/SageMaker", "ModelLatency", [("EndpointName", "ep")]).unwrap();
+    let mut dist = crate::Distribution::default();
+    for v in 1..=1000 {
+        dist.add(f64::from(v));
+    }
+    let t = Timestamp::from_millis(1_700_000_000_000);
+    store
+        .record_distribution(&id, t, &dist, Unit::Microseconds)
+        .unwrap();
+    let p99: Statistic = "p99".parse().unwrap();
+    let got = store.period_values(&id, p99, None, 1, t, t.plus_secs(1));
+    assert_eq!(got.len(), 1);
+    assert!(
+        (got[0].value - 990.0).abs() <= 990.0 * 0.011,
+        "{}",
+        got[0].value
+    );
+    let sum = store.period_values(&id, Statistic::Sum, None, 1, t, t.plus_secs(1));
+    assert_eq!(sum[0].value, 500_500.0);
+    assert_eq!(sum[0].sample_count, 1000.0);
+}

@@ -14,6 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rand::Rng;
 
+use crate::observe::{InvocationObserver, InvocationOutcome, InvocationRecord};
 use crate::table::{build, EndpointTable, Target, VariantTable};
 use crate::InvokeError;
 
@@ -68,10 +69,20 @@ pub struct Router {
     client: Client<HttpConnector, Full<Bytes>>,
     config: RouterConfig,
     rotation: AtomicUsize,
+    observer: Option<Arc<dyn InvocationObserver>>,
 }
 
 impl Router {
     pub fn new(config: RouterConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// A router that reports every routed invocation to `observer` (metrics).
+    pub fn with_observer(config: RouterConfig, observer: Arc<dyn InvocationObserver>) -> Self {
+        Self::build(config, Some(observer))
+    }
+
+    fn build(config: RouterConfig, observer: Option<Arc<dyn InvocationObserver>>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(2)));
@@ -85,6 +96,7 @@ impl Router {
             client,
             config,
             rotation: AtomicUsize::new(0),
+            observer,
         }
     }
 
@@ -130,6 +142,7 @@ impl Router {
         endpoint_key: &str,
         req: InvokeRequest,
     ) -> Result<InvokeResponse, InvokeError> {
+        let started = std::time::Instant::now();
         let table = self
             .tables
             .load()
@@ -138,23 +151,56 @@ impl Router {
             .ok_or_else(|| InvokeError::EndpointNotFound(endpoint_key.to_string()))?;
         let variant = self.choose_variant(&table, req.target_variant.as_deref())?;
         let mut tried: Option<Arc<Target>> = None;
-        loop {
-            let target = self.choose_target(&table, variant, tried.as_deref())?;
+        let mut sent: Option<(Arc<Target>, std::time::Instant)> = None;
+        let result = loop {
+            let target = match self.choose_target(&table, variant, tried.as_deref()) {
+                Ok(t) => t,
+                Err(e) => break Err(e),
+            };
+            sent = Some((target.clone(), std::time::Instant::now()));
             match self.forward(&target, variant, &req).await {
                 Err(Attempt::ConnectFailed) if tried.is_none() => {
                     tracing::warn!(instance = %target.id, "connect failed; retrying on another instance");
                     tried = Some(target);
                 }
                 Err(Attempt::ConnectFailed) => {
-                    return Err(InvokeError::NoHealthyInstance {
+                    sent = None;
+                    break Err(InvokeError::NoHealthyInstance {
                         endpoint: table.name.clone(),
                         variant: variant.name.clone(),
-                    })
+                    });
                 }
-                Err(Attempt::Failed(e)) => return Err(e),
-                Ok(resp) => return Ok(resp),
+                Err(Attempt::Failed(e)) => break Err(e),
+                Ok(resp) => break Ok(resp),
             }
+        };
+        if let Some(observer) = &self.observer {
+            let model_latency = sent.as_ref().map(|(_, at)| at.elapsed());
+            let outcome = match &result {
+                Ok(_) => InvocationOutcome::Success,
+                Err(InvokeError::ModelStatus { status, .. }) => {
+                    InvocationOutcome::ModelStatus(*status)
+                }
+                Err(InvokeError::ModelFailed { .. } | InvokeError::ResponseTooLarge { .. }) => {
+                    InvocationOutcome::ModelFailed
+                }
+                Err(_) => InvocationOutcome::NotServed,
+            };
+            let served = outcome != InvocationOutcome::NotServed;
+            observer.observe(&InvocationRecord {
+                endpoint: &table.name,
+                variant: &variant.name,
+                config: match (&sent, served) {
+                    (Some((t, _)), true) => &t.config,
+                    _ => "",
+                },
+                outcome,
+                model_latency: model_latency.filter(|_| served),
+                total: started.elapsed(),
+                serving_instances: variant.serving_instances,
+            });
         }
+        result
     }
 
     fn choose_variant<'t>(

@@ -10,9 +10,11 @@
 //! values that `guardrail-api` maps to AWS errors.
 
 mod forward;
+mod observe;
 mod table;
 
 pub use forward::{InvokeRequest, InvokeResponse, Router, RouterConfig};
+pub use observe::{InvocationObserver, InvocationOutcome, InvocationRecord};
 pub use table::Target;
 
 use bytes::Bytes;

@@ -13,18 +13,21 @@ use guardrail_core::routing::RoutingPlan;
 pub struct Target {
     pub id: String,
     pub addr: SocketAddr,
+    /// The endpoint config of the instance's fleet (a metric dimension).
+    pub config: Arc<str>,
     pub(crate) uri: http::Uri,
     outstanding: AtomicU32,
 }
 
 impl Target {
-    pub(crate) fn new(id: &str, addr: SocketAddr) -> Self {
+    pub(crate) fn new(id: &str, addr: SocketAddr, config: Arc<str>) -> Self {
         let uri = format!("http://{addr}/invocations")
             .parse()
             .expect("socket address forms a valid URI");
         Target {
             id: id.to_string(),
             addr,
+            config,
             uri,
             outstanding: AtomicU32::new(0),
         }
@@ -60,6 +63,8 @@ pub(crate) struct VariantTable {
     pub(crate) name: String,
     pub(crate) weight: f64,
     pub(crate) groups: Vec<GroupTable>,
+    /// Instances in groups that take traffic (`InvocationsPerInstance`).
+    pub(crate) serving_instances: usize,
 }
 
 #[derive(Debug)]
@@ -98,10 +103,8 @@ pub(crate) fn build(
     let variants = plan
         .variants
         .iter()
-        .map(|v| VariantTable {
-            name: v.name.clone(),
-            weight: v.weight,
-            groups: v
+        .map(|v| {
+            let groups: Vec<GroupTable> = v
                 .groups
                 .iter()
                 .map(|g| GroupTable {
@@ -117,19 +120,31 @@ pub(crate) fn build(
                                     return None;
                                 }
                             };
+                            let fresh = || Arc::new(Target::new(&i.id, addr, g.config_name.as_str().into()));
                             let t = registry
                                 .entry(i.id.clone())
                                 .and_modify(|t| {
-                                    if t.addr != addr {
-                                        *t = Arc::new(Target::new(&i.id, addr));
+                                    if t.addr != addr || *t.config != *g.config_name {
+                                        *t = fresh();
                                     }
                                 })
-                                .or_insert_with(|| Arc::new(Target::new(&i.id, addr)));
+                                .or_insert_with(fresh);
                             Some(t.clone())
                         })
                         .collect(),
                 })
-                .collect(),
+                .collect();
+            let serving_instances = groups
+                .iter()
+                .filter(|g| g.share > 0.0)
+                .map(|g| g.targets.len())
+                .sum();
+            VariantTable {
+                name: v.name.clone(),
+                weight: v.weight,
+                groups,
+                serving_instances,
+            }
         })
         .collect();
     EndpointTable {

@@ -6,11 +6,13 @@
 //! rusqlite.
 
 mod migrations;
+mod monitoring;
 mod tables;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+pub use monitoring::{AlarmHistoryQuery, AlarmHistoryRow};
 pub use tables::{DeploymentEventRow, EndpointRow, ResourceRow, Tag, Tx};
 
 #[derive(Debug, thiserror::Error)]

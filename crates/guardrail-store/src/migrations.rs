@@ -48,6 +48,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (endpoint_key, deployment_id, seq)
     );
     "#,
+    // 3: the alarm service: alarm documents (configuration + state), their history, and the
+    // PutMetricData batches that custom metrics are rebuilt from after a restart.
+    r#"
+    CREATE TABLE alarms (
+        name       TEXT    PRIMARY KEY,
+        doc        TEXT    NOT NULL
+    );
+    CREATE TABLE alarm_history (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        alarm_name TEXT    NOT NULL,
+        at_ms      INTEGER NOT NULL,
+        item_type  TEXT    NOT NULL,
+        summary    TEXT    NOT NULL,
+        data       TEXT    NOT NULL
+    );
+    CREATE INDEX alarm_history_by_time ON alarm_history(at_ms);
+    CREATE TABLE metric_batches (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms      INTEGER NOT NULL,
+        doc        TEXT    NOT NULL
+    );
+    "#,
 ];
 
 pub(crate) fn migrate(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {

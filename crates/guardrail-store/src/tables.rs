@@ -50,7 +50,7 @@ pub struct DeploymentEventRow {
 
 /// One open transaction.
 pub struct Tx<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
+    pub(crate) tx: &'a rusqlite::Transaction<'a>,
 }
 
 fn kind_str(kind: ResourceKind) -> &'static str {

@@ -47,6 +47,8 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
             clock: clock.clone(),
             data_dir: cfg.data_dir.clone(),
             config: ControllerConfig::default(),
+            alarms: Arc::new(guardrail_controller::NoAlarms::default()),
+            deployments: None,
         },
         events_rx,
         shutdown_rx,

@@ -110,6 +110,19 @@ pub struct DeploymentConfig {
 }
 
 impl DeploymentConfig {
+    /// The mode as metrics label it: `none`, `all_at_once`, `canary`, `linear`, `rolling`.
+    pub fn mode_label(&self) -> &'static str {
+        match &self.policy {
+            UpdatePolicy::Plain => "none",
+            UpdatePolicy::BlueGreen(b) => match b.routing {
+                TrafficRouting::AllAtOnce => "all_at_once",
+                TrafficRouting::Canary(_) => "canary",
+                TrafficRouting::Linear(_) => "linear",
+            },
+            UpdatePolicy::Rolling(_) => "rolling",
+        }
+    }
+
     /// UpdateEndpoint without a `DeploymentConfig` (or with nothing to retain).
     pub fn plain() -> Self {
         DeploymentConfig {
