@@ -9,7 +9,9 @@
 //!   `FLOAT_*`, `LEN_*`, `PAT_*`) for constrained shapes, plus `PATTERNS` (all of them);
 //! * `Operation` (name ↔ variant, input/output shapes, errors, HTTP binding), `OPERATIONS`,
 //!   `<OP>_ERRORS`, `ERROR_SHAPES`, service metadata constants, and for REST protocols
-//!   `<SHAPE>_BINDINGS` (member, location, locationName) of every input and output shape.
+//!   `<SHAPE>_BINDINGS` (member, location, locationName) of every input and output shape;
+//! * `XML_NAMESPACE`, `input_shape(op)` / `output_shape(op)` and `pub mod shapes`: the shape
+//!   descriptors the awsQuery and rpc-v2-cbor codecs walk (see [`crate::descriptors`]).
 //!
 //! Output is deterministic (sorted by shape name; members in model order) and formatted by
 //! rustfmt.
@@ -537,6 +539,10 @@ impl<'a> Gen<'a> {
         self.line("");
         self.emit_metadata()?;
         self.emit_operations()?;
+        for name in crate::descriptors::ITEMS {
+            self.item(name)?;
+        }
+        crate::descriptors::emit(self.model, self.spec, &self.reach, &mut self.out)?;
         self.emit_bindings()?;
         self.emit_enums()?;
         self.emit_patterns()?;

@@ -7,6 +7,7 @@
 
 pub mod botocore;
 pub mod codegen;
+pub mod descriptors;
 pub mod model;
 pub mod names;
 pub mod pattern;

@@ -45,6 +45,9 @@ pub struct Metadata {
     /// `1.0` / `1.1` for awsJson.
     #[serde(default)]
     pub json_version: Option<String>,
+    /// XML namespace of awsQuery / restXml responses.
+    #[serde(default)]
+    pub xml_namespace: Option<String>,
 }
 
 /// One operation.
@@ -102,6 +105,9 @@ pub struct Member {
     /// Header / label / query name (or XML name).
     #[serde(default)]
     pub location_name: Option<String>,
+    /// awsQuery/XML: this reference to a list or map is flattened (no `member` / `entry`).
+    #[serde(default)]
+    pub flattened: bool,
 }
 
 /// One shape.
@@ -163,6 +169,9 @@ pub struct Shape {
     /// Exactly one member may be set.
     #[serde(default)]
     pub union: bool,
+    /// awsQuery/XML: a list or map without its `member` / `entry` level.
+    #[serde(default)]
+    pub flattened: bool,
 }
 
 impl Shape {

@@ -202,3 +202,118 @@ mod tests {
         assert_eq!(e.body()["Message"], "m");
     }
 }
+
+/// A CloudWatch (awsJson1_0 / rpcv2Cbor / awsQuery) error. Every framing carries the query
+/// code ([`CloudWatchError::query_code`]); JSON and CBOR also carry the shape id
+/// ([`CloudWatchError::type_id`]) and the `x-amzn-query-error` header.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CloudWatchError {
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    InvalidNextToken(String),
+    /// `StateReasonData` is not JSON, and similar format errors.
+    #[error("{0}")]
+    InvalidFormat(String),
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    #[error("{0}")]
+    InvalidParameterCombination(String),
+    #[error("{0}")]
+    MissingParameter(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// Model constraints and generic validation.
+    #[error("{0}")]
+    Validation(String),
+    /// The body cannot be decoded in the request's protocol.
+    #[error("{0}")]
+    Malformed(String),
+    /// The body is larger than the server accepts.
+    #[error("{0}")]
+    RequestEntityTooLarge(String),
+    /// An operation Guardrail does not serve.
+    #[error("{0}")]
+    UnknownOperation(String),
+    #[error("An internal error occurred. Try again.")]
+    Internal,
+}
+
+impl CloudWatchError {
+    pub fn status(&self) -> u16 {
+        match self {
+            CloudWatchError::ResourceNotFound(_) => 404,
+            CloudWatchError::RequestEntityTooLarge(_) => 413,
+            CloudWatchError::Internal => 500,
+            _ => 400,
+        }
+    }
+
+    /// The awsQuery error code (XML `Code`, and the `x-amzn-query-error` header).
+    pub fn query_code(&self) -> &'static str {
+        match self {
+            CloudWatchError::ResourceNotFound(_) => "ResourceNotFound",
+            CloudWatchError::InvalidNextToken(_) => "InvalidNextToken",
+            CloudWatchError::InvalidFormat(_) => "InvalidFormat",
+            CloudWatchError::InvalidParameterValue(_) => "InvalidParameterValue",
+            CloudWatchError::InvalidParameterCombination(_) => "InvalidParameterCombination",
+            CloudWatchError::MissingParameter(_) => "MissingParameter",
+            CloudWatchError::LimitExceeded(_) => "LimitExceeded",
+            CloudWatchError::Validation(_) => "ValidationError",
+            CloudWatchError::Malformed(_) => "SerializationException",
+            CloudWatchError::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
+            CloudWatchError::UnknownOperation(_) => "InvalidAction",
+            CloudWatchError::Internal => "InternalServiceError",
+        }
+    }
+
+    /// The modeled shape name behind the code (the JSON/CBOR `__type`).
+    pub fn shape(&self) -> &'static str {
+        match self {
+            CloudWatchError::InvalidFormat(_) => "InvalidFormatFault",
+            CloudWatchError::InvalidParameterValue(_) => "InvalidParameterValueException",
+            CloudWatchError::InvalidParameterCombination(_) => {
+                "InvalidParameterCombinationException"
+            }
+            CloudWatchError::MissingParameter(_) => "MissingRequiredParameterException",
+            CloudWatchError::LimitExceeded(_) => "LimitExceededFault",
+            CloudWatchError::UnknownOperation(_) => "UnknownOperationException",
+            CloudWatchError::Internal => "InternalServiceFault",
+            other => other.query_code(),
+        }
+    }
+
+    /// `com.amazonaws.cloudwatch#<Shape>`.
+    pub fn type_id(&self) -> String {
+        format!("com.amazonaws.cloudwatch#{}", self.shape())
+    }
+
+    /// `Receiver` for server faults, `Sender` otherwise.
+    pub fn fault(&self) -> &'static str {
+        if self.status() >= 500 {
+            "Receiver"
+        } else {
+            "Sender"
+        }
+    }
+
+    /// The `x-amzn-query-error` header value.
+    pub fn query_error_header(&self) -> String {
+        format!("{};{}", self.query_code(), self.fault())
+    }
+
+    pub fn violations(v: &[Violation]) -> CloudWatchError {
+        CloudWatchError::Validation(validation_message(v))
+    }
+}
+
+impl From<WireError> for CloudWatchError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Serialization(detail) => {
+                CloudWatchError::Malformed(format!("Could not parse the request body: {detail}"))
+            }
+            WireError::Validation(v) => CloudWatchError::violations(&v),
+        }
+    }
+}

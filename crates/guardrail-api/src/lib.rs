@@ -4,4 +4,5 @@
 
 pub mod error;
 pub mod generated;
+pub mod protocol;
 pub mod wire;

@@ -88,6 +88,14 @@ impl Arns {
     }
 
     /// Where AWS would point for an endpoint's logs; used in ModelError bodies.
+    /// `arn:aws:cloudwatch:{region}:{account}:alarm:{name}` (case kept).
+    pub fn alarm(&self, name: &str) -> String {
+        format!(
+            "arn:{}:cloudwatch:{}:{}:alarm:{}",
+            self.partition, self.region, self.account, name
+        )
+    }
+
     pub fn log_group(&self, endpoint: &str) -> String {
         format!(
             "arn:{}:logs:{}:{}:log-group:/aws/sagemaker/Endpoints/{}",

@@ -4,6 +4,7 @@
 //! from `guardrail-api`, behaviour from the controller and the core.
 
 mod awsjson;
+mod cloudwatch;
 mod list;
 mod runtime;
 mod sagemaker;
@@ -31,6 +32,7 @@ pub struct AppParts {
     pub store: Store,
     pub controller: Controller,
     pub router: Arc<Router>,
+    pub monitor: guardrail_monitor::Monitor,
     pub region: String,
     pub account_id: String,
 }
@@ -43,6 +45,7 @@ pub struct Inner {
     pub(crate) store: Store,
     pub(crate) controller: Controller,
     pub(crate) router: Arc<Router>,
+    pub(crate) monitor: guardrail_monitor::Monitor,
     pub(crate) arns: Arns,
 }
 
@@ -53,6 +56,7 @@ impl AppState {
             store: p.store,
             controller: p.controller,
             router: p.router,
+            monitor: p.monitor,
         }))
     }
 }
@@ -73,6 +77,11 @@ pub fn app(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/", post(control_plane))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(prometheus))
+        .route(
+            "/service/GraniteServiceVersion20100801/operation/{op}",
+            post(cloudwatch_cbor),
+        )
         .layer(DefaultBodyLimit::disable())
         .merge(runtime)
         .fallback(fallback)
@@ -80,6 +89,23 @@ pub fn app(state: AppState) -> axum::Router {
 }
 
 async fn control_plane(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(op) = target.strip_prefix(cloudwatch::TARGET_PREFIX) {
+        let op = op.to_owned();
+        return cloudwatch::serve(&state, cloudwatch::Protocol::Json, Some(&op), &headers, body)
+            .await;
+    }
+    let form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if target.is_empty() && form {
+        // awsQuery: only CloudWatch speaks it on this port.
+        return cloudwatch::serve(&state, cloudwatch::Protocol::Query, None, &headers, body).await;
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = async {
         let target = headers
@@ -104,6 +130,27 @@ async fn control_plane(State(state): State<AppState>, headers: HeaderMap, body: 
     }
     .await;
     awsjson::respond(&request_id, result)
+}
+
+async fn cloudwatch_cbor(
+    State(state): State<AppState>,
+    Path(op): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    cloudwatch::serve(&state, cloudwatch::Protocol::Cbor, Some(&op), &headers, body).await
+}
+
+/// Prometheus text exposition of Guardrail's own figures.
+async fn prometheus(State(state): State<AppState>) -> Response {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.monitor.telemetry().render(),
+    )
+        .into_response()
 }
 
 async fn invoke(

@@ -43,7 +43,7 @@ pub(crate) async fn run(
         }
         once(&inner, Some((&mut sampler, processes.as_ref()))).await;
         n += 1;
-        if n % PRUNE_EVERY == 0 {
+        if n.is_multiple_of(PRUNE_EVERY) {
             housekeeping(&inner).await;
         }
     }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use guardrail_backend::{ProbeConfig, ProcessBackend};
 use guardrail_controller::{Clock, Controller, ControllerConfig, ControllerParts};
 use guardrail_proxy::{Router, RouterConfig};
+use guardrail_monitor::{Monitor, MonitorConfig};
 use guardrail_store::Store;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
@@ -32,12 +33,18 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
         events_tx,
         ProbeConfig::default(),
     ));
-    let router = Arc::new(Router::new(RouterConfig {
-        invocation_timeout: Duration::from_secs(cfg.invocation_timeout_s),
-        ..RouterConfig::default()
-    }));
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let clock = Clock::system();
+    let monitor = Monitor::open(store.clone(), clock.clone(), MonitorConfig::default())
+        .await
+        .context("cannot load alarms and metrics from the store")?;
+    let router = Arc::new(Router::with_observer(
+        RouterConfig {
+            invocation_timeout: Duration::from_secs(cfg.invocation_timeout_s),
+            ..RouterConfig::default()
+        },
+        monitor.recorder(),
+    ));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let controller = Controller::start(
         ControllerParts {
             store: store.clone(),
@@ -47,19 +54,21 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
             clock: clock.clone(),
             data_dir: cfg.data_dir.clone(),
             config: ControllerConfig::default(),
-            alarms: Arc::new(guardrail_controller::NoAlarms::default()),
-            deployments: None,
+            alarms: Arc::new(monitor.clone()),
+            deployments: Some(monitor.telemetry()),
         },
         events_rx,
-        shutdown_rx,
+        shutdown_rx.clone(),
     )
     .await
     .context("cannot resume endpoints from the store")?;
+    monitor.spawn(Arc::new(controller.clone()), shutdown_rx);
 
     let state = guardrail_http::AppState::new(guardrail_http::AppParts {
         store,
         controller: controller.clone(),
         router,
+        monitor,
         region: cfg.region.clone(),
         account_id: cfg.account_id.clone(),
     });

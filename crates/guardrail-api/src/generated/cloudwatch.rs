@@ -349,6 +349,897 @@ pub const ERROR_SHAPES: &[w::ErrorShape] = &[
     },
 ];
 
+/// XML namespace of awsQuery responses (`xmlNamespace`).
+pub const XML_NAMESPACE: Option<&str> = Some("http://monitoring.amazonaws.com/doc/2010-08-01/");
+
+/// The descriptor of an operation's input (an empty structure when it has none).
+pub fn input_shape(op: Operation) -> &'static crate::protocol::shapes::StructShape {
+    match op {
+        Operation::PutMetricAlarm => &shapes::PUT_METRIC_ALARM_INPUT,
+        Operation::DescribeAlarms => &shapes::DESCRIBE_ALARMS_INPUT,
+        Operation::DescribeAlarmsForMetric => &shapes::DESCRIBE_ALARMS_FOR_METRIC_INPUT,
+        Operation::DeleteAlarms => &shapes::DELETE_ALARMS_INPUT,
+        Operation::SetAlarmState => &shapes::SET_ALARM_STATE_INPUT,
+        Operation::DescribeAlarmHistory => &shapes::DESCRIBE_ALARM_HISTORY_INPUT,
+        Operation::EnableAlarmActions => &shapes::ENABLE_ALARM_ACTIONS_INPUT,
+        Operation::DisableAlarmActions => &shapes::DISABLE_ALARM_ACTIONS_INPUT,
+        Operation::PutMetricData => &shapes::PUT_METRIC_DATA_INPUT,
+        Operation::GetMetricData => &shapes::GET_METRIC_DATA_INPUT,
+        Operation::GetMetricStatistics => &shapes::GET_METRIC_STATISTICS_INPUT,
+        Operation::ListMetrics => &shapes::LIST_METRICS_INPUT,
+    }
+}
+
+/// The descriptor of an operation's output (`None`: the operation returns nothing).
+pub fn output_shape(op: Operation) -> Option<&'static crate::protocol::shapes::StructShape> {
+    match op {
+        Operation::PutMetricAlarm => None,
+        Operation::DescribeAlarms => Some(&shapes::DESCRIBE_ALARMS_OUTPUT),
+        Operation::DescribeAlarmsForMetric => Some(&shapes::DESCRIBE_ALARMS_FOR_METRIC_OUTPUT),
+        Operation::DeleteAlarms => None,
+        Operation::SetAlarmState => None,
+        Operation::DescribeAlarmHistory => Some(&shapes::DESCRIBE_ALARM_HISTORY_OUTPUT),
+        Operation::EnableAlarmActions => None,
+        Operation::DisableAlarmActions => None,
+        Operation::PutMetricData => None,
+        Operation::GetMetricData => Some(&shapes::GET_METRIC_DATA_OUTPUT),
+        Operation::GetMetricStatistics => Some(&shapes::GET_METRIC_STATISTICS_OUTPUT),
+        Operation::ListMetrics => Some(&shapes::LIST_METRICS_OUTPUT),
+    }
+}
+
+/// Shape descriptors for the awsQuery and rpc-v2-cbor codecs (`crate::protocol`).
+pub mod shapes {
+    use crate::protocol::shapes as p;
+
+    /// botocore shape `ActionConfiguration`.
+    pub static ACTION_CONFIGURATION: p::StructShape = p::StructShape {
+        name: "ActionConfiguration",
+        members: &MEMBERS_ACTION_CONFIGURATION,
+    };
+    static MEMBERS_ACTION_CONFIGURATION: [p::Member; 1] = [p::Member::new(
+        "AlarmTagsPropagation",
+        &KIND_ALARM_TAGS_PROPAGATION,
+    )];
+    static KIND_ACTION_CONFIGURATION: p::Kind = p::Kind::Structure(&ACTION_CONFIGURATION);
+
+    /// botocore shape `AlarmHistoryItem`.
+    pub static ALARM_HISTORY_ITEM: p::StructShape = p::StructShape {
+        name: "AlarmHistoryItem",
+        members: &MEMBERS_ALARM_HISTORY_ITEM,
+    };
+    static MEMBERS_ALARM_HISTORY_ITEM: [p::Member; 8] = [
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("AlarmContributorId", &p::STRING),
+        p::Member::new("AlarmType", &p::STRING),
+        p::Member::new("Timestamp", &p::TIMESTAMP),
+        p::Member::new("HistoryItemType", &p::STRING),
+        p::Member::new("HistorySummary", &p::STRING),
+        p::Member::new("HistoryData", &p::STRING),
+        p::Member::new("AlarmContributorAttributes", &KIND_CONTRIBUTOR_ATTRIBUTES),
+    ];
+    static KIND_ALARM_HISTORY_ITEM: p::Kind = p::Kind::Structure(&ALARM_HISTORY_ITEM);
+
+    static LIST_ALARM_HISTORY_ITEMS: p::ListShape = p::ListShape {
+        member: &KIND_ALARM_HISTORY_ITEM,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ALARM_HISTORY_ITEMS: p::Kind = p::Kind::List(&LIST_ALARM_HISTORY_ITEMS);
+    static LIST_ALARM_NAMES: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ALARM_NAMES: p::Kind = p::Kind::List(&LIST_ALARM_NAMES);
+    /// botocore shape `AlarmPromQLCriteria`.
+    pub static ALARM_PROM_QL_CRITERIA: p::StructShape = p::StructShape {
+        name: "AlarmPromQLCriteria",
+        members: &MEMBERS_ALARM_PROM_QL_CRITERIA,
+    };
+    static MEMBERS_ALARM_PROM_QL_CRITERIA: [p::Member; 3] = [
+        p::Member::new("Query", &p::STRING),
+        p::Member::new("PendingPeriod", &p::INTEGER),
+        p::Member::new("RecoveryPeriod", &p::INTEGER),
+    ];
+    static KIND_ALARM_PROM_QL_CRITERIA: p::Kind = p::Kind::Structure(&ALARM_PROM_QL_CRITERIA);
+
+    /// botocore shape `AlarmTagsPropagation`.
+    pub static ALARM_TAGS_PROPAGATION: p::StructShape = p::StructShape {
+        name: "AlarmTagsPropagation",
+        members: &MEMBERS_ALARM_TAGS_PROPAGATION,
+    };
+    static MEMBERS_ALARM_TAGS_PROPAGATION: [p::Member; 3] = [
+        p::Member::new("Enabled", &p::BOOLEAN),
+        p::Member::new("IncludedTagKeys", &KIND_ALARM_TAGS_PROPAGATION_TAG_KEYS),
+        p::Member::new("ExcludedTagKeys", &KIND_ALARM_TAGS_PROPAGATION_TAG_KEYS),
+    ];
+    static KIND_ALARM_TAGS_PROPAGATION: p::Kind = p::Kind::Structure(&ALARM_TAGS_PROPAGATION);
+
+    static LIST_ALARM_TAGS_PROPAGATION_TAG_KEYS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ALARM_TAGS_PROPAGATION_TAG_KEYS: p::Kind =
+        p::Kind::List(&LIST_ALARM_TAGS_PROPAGATION_TAG_KEYS);
+    static LIST_ALARM_TYPES: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ALARM_TYPES: p::Kind = p::Kind::List(&LIST_ALARM_TYPES);
+    /// botocore shape `CompositeAlarm`.
+    pub static COMPOSITE_ALARM: p::StructShape = p::StructShape {
+        name: "CompositeAlarm",
+        members: &MEMBERS_COMPOSITE_ALARM,
+    };
+    static MEMBERS_COMPOSITE_ALARM: [p::Member; 20] = [
+        p::Member::new("ActionsEnabled", &p::BOOLEAN),
+        p::Member::new("AlarmActions", &KIND_RESOURCE_LIST),
+        p::Member::new("AlarmArn", &p::STRING),
+        p::Member::new("AlarmConfigurationUpdatedTimestamp", &p::TIMESTAMP),
+        p::Member::new("AlarmDescription", &p::STRING),
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("AlarmRule", &p::STRING),
+        p::Member::new("InsufficientDataActions", &KIND_RESOURCE_LIST),
+        p::Member::new("OKActions", &KIND_RESOURCE_LIST),
+        p::Member::new("StateReason", &p::STRING),
+        p::Member::new("StateReasonData", &p::STRING),
+        p::Member::new("StateUpdatedTimestamp", &p::TIMESTAMP),
+        p::Member::new("StateValue", &p::STRING),
+        p::Member::new("StateTransitionedTimestamp", &p::TIMESTAMP),
+        p::Member::new("ActionsSuppressedBy", &p::STRING),
+        p::Member::new("ActionsSuppressedReason", &p::STRING),
+        p::Member::new("ActionsSuppressor", &p::STRING),
+        p::Member::new("ActionsSuppressorWaitPeriod", &p::INTEGER),
+        p::Member::new("ActionsSuppressorExtensionPeriod", &p::INTEGER),
+        p::Member::new("ActionConfiguration", &KIND_ACTION_CONFIGURATION),
+    ];
+    static KIND_COMPOSITE_ALARM: p::Kind = p::Kind::Structure(&COMPOSITE_ALARM);
+
+    static LIST_COMPOSITE_ALARMS: p::ListShape = p::ListShape {
+        member: &KIND_COMPOSITE_ALARM,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_COMPOSITE_ALARMS: p::Kind = p::Kind::List(&LIST_COMPOSITE_ALARMS);
+    static MAP_CONTRIBUTOR_ATTRIBUTES: p::MapShape = p::MapShape {
+        key: &p::STRING,
+        value: &p::STRING,
+        key_name: "key",
+        value_name: "value",
+        flattened: false,
+    };
+    static KIND_CONTRIBUTOR_ATTRIBUTES: p::Kind = p::Kind::Map(&MAP_CONTRIBUTOR_ATTRIBUTES);
+    static LIST_COUNTS: p::ListShape = p::ListShape {
+        member: &p::DOUBLE,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_COUNTS: p::Kind = p::Kind::List(&LIST_COUNTS);
+    /// botocore shape `Datapoint`.
+    pub static DATAPOINT: p::StructShape = p::StructShape {
+        name: "Datapoint",
+        members: &MEMBERS_DATAPOINT,
+    };
+    static MEMBERS_DATAPOINT: [p::Member; 8] = [
+        p::Member::new("Timestamp", &p::TIMESTAMP),
+        p::Member::new("SampleCount", &p::DOUBLE),
+        p::Member::new("Average", &p::DOUBLE),
+        p::Member::new("Sum", &p::DOUBLE),
+        p::Member::new("Minimum", &p::DOUBLE),
+        p::Member::new("Maximum", &p::DOUBLE),
+        p::Member::new("Unit", &p::STRING),
+        p::Member::new("ExtendedStatistics", &KIND_DATAPOINT_VALUE_MAP),
+    ];
+    static KIND_DATAPOINT: p::Kind = p::Kind::Structure(&DATAPOINT);
+
+    static MAP_DATAPOINT_VALUE_MAP: p::MapShape = p::MapShape {
+        key: &p::STRING,
+        value: &p::DOUBLE,
+        key_name: "key",
+        value_name: "value",
+        flattened: false,
+    };
+    static KIND_DATAPOINT_VALUE_MAP: p::Kind = p::Kind::Map(&MAP_DATAPOINT_VALUE_MAP);
+    static LIST_DATAPOINT_VALUES: p::ListShape = p::ListShape {
+        member: &p::DOUBLE,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_DATAPOINT_VALUES: p::Kind = p::Kind::List(&LIST_DATAPOINT_VALUES);
+    static LIST_DATAPOINTS: p::ListShape = p::ListShape {
+        member: &KIND_DATAPOINT,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_DATAPOINTS: p::Kind = p::Kind::List(&LIST_DATAPOINTS);
+    /// botocore shape `DeleteAlarmsInput`.
+    pub static DELETE_ALARMS_INPUT: p::StructShape = p::StructShape {
+        name: "DeleteAlarmsInput",
+        members: &MEMBERS_DELETE_ALARMS_INPUT,
+    };
+    static MEMBERS_DELETE_ALARMS_INPUT: [p::Member; 1] =
+        [p::Member::new("AlarmNames", &KIND_ALARM_NAMES)];
+
+    /// botocore shape `DescribeAlarmHistoryInput`.
+    pub static DESCRIBE_ALARM_HISTORY_INPUT: p::StructShape = p::StructShape {
+        name: "DescribeAlarmHistoryInput",
+        members: &MEMBERS_DESCRIBE_ALARM_HISTORY_INPUT,
+    };
+    static MEMBERS_DESCRIBE_ALARM_HISTORY_INPUT: [p::Member; 9] = [
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("AlarmContributorId", &p::STRING),
+        p::Member::new("AlarmTypes", &KIND_ALARM_TYPES),
+        p::Member::new("HistoryItemType", &p::STRING),
+        p::Member::new("StartDate", &p::TIMESTAMP),
+        p::Member::new("EndDate", &p::TIMESTAMP),
+        p::Member::new("MaxRecords", &p::INTEGER),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("ScanBy", &p::STRING),
+    ];
+
+    /// botocore shape `DescribeAlarmHistoryOutput`.
+    pub static DESCRIBE_ALARM_HISTORY_OUTPUT: p::StructShape = p::StructShape {
+        name: "DescribeAlarmHistoryOutput",
+        members: &MEMBERS_DESCRIBE_ALARM_HISTORY_OUTPUT,
+    };
+    static MEMBERS_DESCRIBE_ALARM_HISTORY_OUTPUT: [p::Member; 2] = [
+        p::Member::new("AlarmHistoryItems", &KIND_ALARM_HISTORY_ITEMS),
+        p::Member::new("NextToken", &p::STRING),
+    ];
+
+    /// botocore shape `DescribeAlarmsForMetricInput`.
+    pub static DESCRIBE_ALARMS_FOR_METRIC_INPUT: p::StructShape = p::StructShape {
+        name: "DescribeAlarmsForMetricInput",
+        members: &MEMBERS_DESCRIBE_ALARMS_FOR_METRIC_INPUT,
+    };
+    static MEMBERS_DESCRIBE_ALARMS_FOR_METRIC_INPUT: [p::Member; 7] = [
+        p::Member::new("MetricName", &p::STRING),
+        p::Member::new("Namespace", &p::STRING),
+        p::Member::new("Statistic", &p::STRING),
+        p::Member::new("ExtendedStatistic", &p::STRING),
+        p::Member::new("Dimensions", &KIND_DIMENSIONS),
+        p::Member::new("Period", &p::INTEGER),
+        p::Member::new("Unit", &p::STRING),
+    ];
+
+    /// botocore shape `DescribeAlarmsForMetricOutput`.
+    pub static DESCRIBE_ALARMS_FOR_METRIC_OUTPUT: p::StructShape = p::StructShape {
+        name: "DescribeAlarmsForMetricOutput",
+        members: &MEMBERS_DESCRIBE_ALARMS_FOR_METRIC_OUTPUT,
+    };
+    static MEMBERS_DESCRIBE_ALARMS_FOR_METRIC_OUTPUT: [p::Member; 1] =
+        [p::Member::new("MetricAlarms", &KIND_METRIC_ALARMS)];
+
+    /// botocore shape `DescribeAlarmsInput`.
+    pub static DESCRIBE_ALARMS_INPUT: p::StructShape = p::StructShape {
+        name: "DescribeAlarmsInput",
+        members: &MEMBERS_DESCRIBE_ALARMS_INPUT,
+    };
+    static MEMBERS_DESCRIBE_ALARMS_INPUT: [p::Member; 9] = [
+        p::Member::new("AlarmNames", &KIND_ALARM_NAMES),
+        p::Member::new("AlarmNamePrefix", &p::STRING),
+        p::Member::new("AlarmTypes", &KIND_ALARM_TYPES),
+        p::Member::new("ChildrenOfAlarmName", &p::STRING),
+        p::Member::new("ParentsOfAlarmName", &p::STRING),
+        p::Member::new("StateValue", &p::STRING),
+        p::Member::new("ActionPrefix", &p::STRING),
+        p::Member::new("MaxRecords", &p::INTEGER),
+        p::Member::new("NextToken", &p::STRING),
+    ];
+
+    /// botocore shape `DescribeAlarmsOutput`.
+    pub static DESCRIBE_ALARMS_OUTPUT: p::StructShape = p::StructShape {
+        name: "DescribeAlarmsOutput",
+        members: &MEMBERS_DESCRIBE_ALARMS_OUTPUT,
+    };
+    static MEMBERS_DESCRIBE_ALARMS_OUTPUT: [p::Member; 4] = [
+        p::Member::new("CompositeAlarms", &KIND_COMPOSITE_ALARMS),
+        p::Member::new("MetricAlarms", &KIND_METRIC_ALARMS),
+        p::Member::new("LogAlarms", &KIND_LOG_ALARMS),
+        p::Member::new("NextToken", &p::STRING),
+    ];
+
+    /// botocore shape `Dimension`.
+    pub static DIMENSION: p::StructShape = p::StructShape {
+        name: "Dimension",
+        members: &MEMBERS_DIMENSION,
+    };
+    static MEMBERS_DIMENSION: [p::Member; 2] = [
+        p::Member::new("Name", &p::STRING),
+        p::Member::new("Value", &p::STRING),
+    ];
+    static KIND_DIMENSION: p::Kind = p::Kind::Structure(&DIMENSION);
+
+    /// botocore shape `DimensionFilter`.
+    pub static DIMENSION_FILTER: p::StructShape = p::StructShape {
+        name: "DimensionFilter",
+        members: &MEMBERS_DIMENSION_FILTER,
+    };
+    static MEMBERS_DIMENSION_FILTER: [p::Member; 2] = [
+        p::Member::new("Name", &p::STRING),
+        p::Member::new("Value", &p::STRING),
+    ];
+    static KIND_DIMENSION_FILTER: p::Kind = p::Kind::Structure(&DIMENSION_FILTER);
+
+    static LIST_DIMENSION_FILTERS: p::ListShape = p::ListShape {
+        member: &KIND_DIMENSION_FILTER,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_DIMENSION_FILTERS: p::Kind = p::Kind::List(&LIST_DIMENSION_FILTERS);
+    static LIST_DIMENSIONS: p::ListShape = p::ListShape {
+        member: &KIND_DIMENSION,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_DIMENSIONS: p::Kind = p::Kind::List(&LIST_DIMENSIONS);
+    /// botocore shape `DisableAlarmActionsInput`.
+    pub static DISABLE_ALARM_ACTIONS_INPUT: p::StructShape = p::StructShape {
+        name: "DisableAlarmActionsInput",
+        members: &MEMBERS_DISABLE_ALARM_ACTIONS_INPUT,
+    };
+    static MEMBERS_DISABLE_ALARM_ACTIONS_INPUT: [p::Member; 1] =
+        [p::Member::new("AlarmNames", &KIND_ALARM_NAMES)];
+
+    /// botocore shape `EnableAlarmActionsInput`.
+    pub static ENABLE_ALARM_ACTIONS_INPUT: p::StructShape = p::StructShape {
+        name: "EnableAlarmActionsInput",
+        members: &MEMBERS_ENABLE_ALARM_ACTIONS_INPUT,
+    };
+    static MEMBERS_ENABLE_ALARM_ACTIONS_INPUT: [p::Member; 1] =
+        [p::Member::new("AlarmNames", &KIND_ALARM_NAMES)];
+
+    /// botocore shape `Entity`.
+    pub static ENTITY: p::StructShape = p::StructShape {
+        name: "Entity",
+        members: &MEMBERS_ENTITY,
+    };
+    static MEMBERS_ENTITY: [p::Member; 2] = [
+        p::Member::new("KeyAttributes", &KIND_ENTITY_KEY_ATTRIBUTES_MAP),
+        p::Member::new("Attributes", &KIND_ENTITY_ATTRIBUTES_MAP),
+    ];
+    static KIND_ENTITY: p::Kind = p::Kind::Structure(&ENTITY);
+
+    static MAP_ENTITY_ATTRIBUTES_MAP: p::MapShape = p::MapShape {
+        key: &p::STRING,
+        value: &p::STRING,
+        key_name: "key",
+        value_name: "value",
+        flattened: false,
+    };
+    static KIND_ENTITY_ATTRIBUTES_MAP: p::Kind = p::Kind::Map(&MAP_ENTITY_ATTRIBUTES_MAP);
+    static MAP_ENTITY_KEY_ATTRIBUTES_MAP: p::MapShape = p::MapShape {
+        key: &p::STRING,
+        value: &p::STRING,
+        key_name: "key",
+        value_name: "value",
+        flattened: false,
+    };
+    static KIND_ENTITY_KEY_ATTRIBUTES_MAP: p::Kind = p::Kind::Map(&MAP_ENTITY_KEY_ATTRIBUTES_MAP);
+    /// botocore shape `EntityMetricData`.
+    pub static ENTITY_METRIC_DATA: p::StructShape = p::StructShape {
+        name: "EntityMetricData",
+        members: &MEMBERS_ENTITY_METRIC_DATA,
+    };
+    static MEMBERS_ENTITY_METRIC_DATA: [p::Member; 2] = [
+        p::Member::new("Entity", &KIND_ENTITY),
+        p::Member::new("MetricData", &KIND_METRIC_DATA),
+    ];
+    static KIND_ENTITY_METRIC_DATA: p::Kind = p::Kind::Structure(&ENTITY_METRIC_DATA);
+
+    static LIST_ENTITY_METRIC_DATA_LIST: p::ListShape = p::ListShape {
+        member: &KIND_ENTITY_METRIC_DATA,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ENTITY_METRIC_DATA_LIST: p::Kind = p::Kind::List(&LIST_ENTITY_METRIC_DATA_LIST);
+    /// botocore shape `EvaluationCriteria`.
+    pub static EVALUATION_CRITERIA: p::StructShape = p::StructShape {
+        name: "EvaluationCriteria",
+        members: &MEMBERS_EVALUATION_CRITERIA,
+    };
+    static MEMBERS_EVALUATION_CRITERIA: [p::Member; 1] = [p::Member::new(
+        "PromQLCriteria",
+        &KIND_ALARM_PROM_QL_CRITERIA,
+    )];
+    static KIND_EVALUATION_CRITERIA: p::Kind = p::Kind::Structure(&EVALUATION_CRITERIA);
+
+    /// botocore shape `EvaluationWindow`.
+    pub static EVALUATION_WINDOW: p::StructShape = p::StructShape {
+        name: "EvaluationWindow",
+        members: &MEMBERS_EVALUATION_WINDOW,
+    };
+    static MEMBERS_EVALUATION_WINDOW: [p::Member; 2] = [
+        p::Member::new("WallClockWindow", &KIND_WALL_CLOCK_WINDOW),
+        p::Member::new("SlidingWindow", &KIND_SLIDING_WINDOW),
+    ];
+    static KIND_EVALUATION_WINDOW: p::Kind = p::Kind::Structure(&EVALUATION_WINDOW);
+
+    static LIST_EXTENDED_STATISTICS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_EXTENDED_STATISTICS: p::Kind = p::Kind::List(&LIST_EXTENDED_STATISTICS);
+    /// botocore shape `GetMetricDataInput`.
+    pub static GET_METRIC_DATA_INPUT: p::StructShape = p::StructShape {
+        name: "GetMetricDataInput",
+        members: &MEMBERS_GET_METRIC_DATA_INPUT,
+    };
+    static MEMBERS_GET_METRIC_DATA_INPUT: [p::Member; 7] = [
+        p::Member::new("MetricDataQueries", &KIND_METRIC_DATA_QUERIES),
+        p::Member::new("StartTime", &p::TIMESTAMP),
+        p::Member::new("EndTime", &p::TIMESTAMP),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("ScanBy", &p::STRING),
+        p::Member::new("MaxDatapoints", &p::INTEGER),
+        p::Member::new("LabelOptions", &KIND_LABEL_OPTIONS),
+    ];
+
+    /// botocore shape `GetMetricDataOutput`.
+    pub static GET_METRIC_DATA_OUTPUT: p::StructShape = p::StructShape {
+        name: "GetMetricDataOutput",
+        members: &MEMBERS_GET_METRIC_DATA_OUTPUT,
+    };
+    static MEMBERS_GET_METRIC_DATA_OUTPUT: [p::Member; 3] = [
+        p::Member::new("MetricDataResults", &KIND_METRIC_DATA_RESULTS),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("Messages", &KIND_METRIC_DATA_RESULT_MESSAGES),
+    ];
+
+    /// botocore shape `GetMetricStatisticsInput`.
+    pub static GET_METRIC_STATISTICS_INPUT: p::StructShape = p::StructShape {
+        name: "GetMetricStatisticsInput",
+        members: &MEMBERS_GET_METRIC_STATISTICS_INPUT,
+    };
+    static MEMBERS_GET_METRIC_STATISTICS_INPUT: [p::Member; 9] = [
+        p::Member::new("Namespace", &p::STRING),
+        p::Member::new("MetricName", &p::STRING),
+        p::Member::new("Dimensions", &KIND_DIMENSIONS),
+        p::Member::new("StartTime", &p::TIMESTAMP),
+        p::Member::new("EndTime", &p::TIMESTAMP),
+        p::Member::new("Period", &p::INTEGER),
+        p::Member::new("Statistics", &KIND_STATISTICS),
+        p::Member::new("ExtendedStatistics", &KIND_EXTENDED_STATISTICS),
+        p::Member::new("Unit", &p::STRING),
+    ];
+
+    /// botocore shape `GetMetricStatisticsOutput`.
+    pub static GET_METRIC_STATISTICS_OUTPUT: p::StructShape = p::StructShape {
+        name: "GetMetricStatisticsOutput",
+        members: &MEMBERS_GET_METRIC_STATISTICS_OUTPUT,
+    };
+    static MEMBERS_GET_METRIC_STATISTICS_OUTPUT: [p::Member; 2] = [
+        p::Member::new("Label", &p::STRING),
+        p::Member::new("Datapoints", &KIND_DATAPOINTS),
+    ];
+
+    /// botocore shape `LabelOptions`.
+    pub static LABEL_OPTIONS: p::StructShape = p::StructShape {
+        name: "LabelOptions",
+        members: &MEMBERS_LABEL_OPTIONS,
+    };
+    static MEMBERS_LABEL_OPTIONS: [p::Member; 1] = [p::Member::new("Timezone", &p::STRING)];
+    static KIND_LABEL_OPTIONS: p::Kind = p::Kind::Structure(&LABEL_OPTIONS);
+
+    /// botocore shape `ListMetricsInput`.
+    pub static LIST_METRICS_INPUT: p::StructShape = p::StructShape {
+        name: "ListMetricsInput",
+        members: &MEMBERS_LIST_METRICS_INPUT,
+    };
+    static MEMBERS_LIST_METRICS_INPUT: [p::Member; 7] = [
+        p::Member::new("Namespace", &p::STRING),
+        p::Member::new("MetricName", &p::STRING),
+        p::Member::new("Dimensions", &KIND_DIMENSION_FILTERS),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("RecentlyActive", &p::STRING),
+        p::Member::new("IncludeLinkedAccounts", &p::BOOLEAN),
+        p::Member::new("OwningAccount", &p::STRING),
+    ];
+
+    /// botocore shape `ListMetricsOutput`.
+    pub static LIST_METRICS_OUTPUT: p::StructShape = p::StructShape {
+        name: "ListMetricsOutput",
+        members: &MEMBERS_LIST_METRICS_OUTPUT,
+    };
+    static MEMBERS_LIST_METRICS_OUTPUT: [p::Member; 3] = [
+        p::Member::new("Metrics", &KIND_METRICS),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("OwningAccounts", &KIND_OWNING_ACCOUNTS),
+    ];
+
+    /// botocore shape `LogAlarm`.
+    pub static LOG_ALARM: p::StructShape = p::StructShape {
+        name: "LogAlarm",
+        members: &MEMBERS_LOG_ALARM,
+    };
+    static MEMBERS_LOG_ALARM: [p::Member; 24] = [
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("AlarmArn", &p::STRING),
+        p::Member::new("AlarmDescription", &p::STRING),
+        p::Member::new("AlarmConfigurationUpdatedTimestamp", &p::TIMESTAMP),
+        p::Member::new("ActionsEnabled", &p::BOOLEAN),
+        p::Member::new("OKActions", &KIND_RESOURCE_LIST),
+        p::Member::new("AlarmActions", &KIND_RESOURCE_LIST),
+        p::Member::new("InsufficientDataActions", &KIND_RESOURCE_LIST),
+        p::Member::new("StateValue", &p::STRING),
+        p::Member::new("StateReason", &p::STRING),
+        p::Member::new("StateReasonData", &p::STRING),
+        p::Member::new("StateUpdatedTimestamp", &p::TIMESTAMP),
+        p::Member::new(
+            "ScheduledQueryConfiguration",
+            &KIND_SCHEDULED_QUERY_CONFIGURATION,
+        ),
+        p::Member::new("QueryResultsToEvaluate", &p::INTEGER),
+        p::Member::new("QueryResultsToAlarm", &p::INTEGER),
+        p::Member::new("Threshold", &p::DOUBLE),
+        p::Member::new("ComparisonOperator", &p::STRING),
+        p::Member::new("TreatMissingData", &p::STRING),
+        p::Member::new("StateTransitionedTimestamp", &p::TIMESTAMP),
+        p::Member::new("EvaluationState", &p::STRING),
+        p::Member::new("ActionLogLineCount", &p::INTEGER),
+        p::Member::new("ActionLogLineRoleArn", &p::STRING),
+        p::Member::new("WarmUpConfiguration", &KIND_WARM_UP_CONFIGURATION),
+        p::Member::new("ActionConfiguration", &KIND_ACTION_CONFIGURATION),
+    ];
+    static KIND_LOG_ALARM: p::Kind = p::Kind::Structure(&LOG_ALARM);
+
+    static LIST_LOG_ALARMS: p::ListShape = p::ListShape {
+        member: &KIND_LOG_ALARM,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_LOG_ALARMS: p::Kind = p::Kind::List(&LIST_LOG_ALARMS);
+    static LIST_LOG_GROUP_IDENTIFIERS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_LOG_GROUP_IDENTIFIERS: p::Kind = p::Kind::List(&LIST_LOG_GROUP_IDENTIFIERS);
+    /// botocore shape `MessageData`.
+    pub static MESSAGE_DATA: p::StructShape = p::StructShape {
+        name: "MessageData",
+        members: &MEMBERS_MESSAGE_DATA,
+    };
+    static MEMBERS_MESSAGE_DATA: [p::Member; 2] = [
+        p::Member::new("Code", &p::STRING),
+        p::Member::new("Value", &p::STRING),
+    ];
+    static KIND_MESSAGE_DATA: p::Kind = p::Kind::Structure(&MESSAGE_DATA);
+
+    /// botocore shape `Metric`.
+    pub static METRIC: p::StructShape = p::StructShape {
+        name: "Metric",
+        members: &MEMBERS_METRIC,
+    };
+    static MEMBERS_METRIC: [p::Member; 3] = [
+        p::Member::new("Namespace", &p::STRING),
+        p::Member::new("MetricName", &p::STRING),
+        p::Member::new("Dimensions", &KIND_DIMENSIONS),
+    ];
+    static KIND_METRIC: p::Kind = p::Kind::Structure(&METRIC);
+
+    /// botocore shape `MetricAlarm`.
+    pub static METRIC_ALARM: p::StructShape = p::StructShape {
+        name: "MetricAlarm",
+        members: &MEMBERS_METRIC_ALARM,
+    };
+    static MEMBERS_METRIC_ALARM: [p::Member; 34] = [
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("AlarmArn", &p::STRING),
+        p::Member::new("AlarmDescription", &p::STRING),
+        p::Member::new("AlarmConfigurationUpdatedTimestamp", &p::TIMESTAMP),
+        p::Member::new("ActionsEnabled", &p::BOOLEAN),
+        p::Member::new("OKActions", &KIND_RESOURCE_LIST),
+        p::Member::new("AlarmActions", &KIND_RESOURCE_LIST),
+        p::Member::new("InsufficientDataActions", &KIND_RESOURCE_LIST),
+        p::Member::new("StateValue", &p::STRING),
+        p::Member::new("StateReason", &p::STRING),
+        p::Member::new("StateReasonData", &p::STRING),
+        p::Member::new("StateUpdatedTimestamp", &p::TIMESTAMP),
+        p::Member::new("MetricName", &p::STRING),
+        p::Member::new("Namespace", &p::STRING),
+        p::Member::new("Statistic", &p::STRING),
+        p::Member::new("ExtendedStatistic", &p::STRING),
+        p::Member::new("Dimensions", &KIND_DIMENSIONS),
+        p::Member::new("Period", &p::INTEGER),
+        p::Member::new("Unit", &p::STRING),
+        p::Member::new("EvaluationPeriods", &p::INTEGER),
+        p::Member::new("DatapointsToAlarm", &p::INTEGER),
+        p::Member::new("Threshold", &p::DOUBLE),
+        p::Member::new("ComparisonOperator", &p::STRING),
+        p::Member::new("TreatMissingData", &p::STRING),
+        p::Member::new("EvaluateLowSampleCountPercentile", &p::STRING),
+        p::Member::new("Metrics", &KIND_METRIC_DATA_QUERIES),
+        p::Member::new("ThresholdMetricId", &p::STRING),
+        p::Member::new("EvaluationState", &p::STRING),
+        p::Member::new("StateTransitionedTimestamp", &p::TIMESTAMP),
+        p::Member::new("EvaluationWindow", &KIND_EVALUATION_WINDOW),
+        p::Member::new("WarmUpConfiguration", &KIND_WARM_UP_CONFIGURATION),
+        p::Member::new("EvaluationCriteria", &KIND_EVALUATION_CRITERIA),
+        p::Member::new("EvaluationInterval", &p::INTEGER),
+        p::Member::new("ActionConfiguration", &KIND_ACTION_CONFIGURATION),
+    ];
+    static KIND_METRIC_ALARM: p::Kind = p::Kind::Structure(&METRIC_ALARM);
+
+    static LIST_METRIC_ALARMS: p::ListShape = p::ListShape {
+        member: &KIND_METRIC_ALARM,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_METRIC_ALARMS: p::Kind = p::Kind::List(&LIST_METRIC_ALARMS);
+    static LIST_METRIC_DATA: p::ListShape = p::ListShape {
+        member: &KIND_METRIC_DATUM,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_METRIC_DATA: p::Kind = p::Kind::List(&LIST_METRIC_DATA);
+    static LIST_METRIC_DATA_QUERIES: p::ListShape = p::ListShape {
+        member: &KIND_METRIC_DATA_QUERY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_METRIC_DATA_QUERIES: p::Kind = p::Kind::List(&LIST_METRIC_DATA_QUERIES);
+    /// botocore shape `MetricDataQuery`.
+    pub static METRIC_DATA_QUERY: p::StructShape = p::StructShape {
+        name: "MetricDataQuery",
+        members: &MEMBERS_METRIC_DATA_QUERY,
+    };
+    static MEMBERS_METRIC_DATA_QUERY: [p::Member; 7] = [
+        p::Member::new("Id", &p::STRING),
+        p::Member::new("MetricStat", &KIND_METRIC_STAT),
+        p::Member::new("Expression", &p::STRING),
+        p::Member::new("Label", &p::STRING),
+        p::Member::new("ReturnData", &p::BOOLEAN),
+        p::Member::new("Period", &p::INTEGER),
+        p::Member::new("AccountId", &p::STRING),
+    ];
+    static KIND_METRIC_DATA_QUERY: p::Kind = p::Kind::Structure(&METRIC_DATA_QUERY);
+
+    /// botocore shape `MetricDataResult`.
+    pub static METRIC_DATA_RESULT: p::StructShape = p::StructShape {
+        name: "MetricDataResult",
+        members: &MEMBERS_METRIC_DATA_RESULT,
+    };
+    static MEMBERS_METRIC_DATA_RESULT: [p::Member; 6] = [
+        p::Member::new("Id", &p::STRING),
+        p::Member::new("Label", &p::STRING),
+        p::Member::new("Timestamps", &KIND_TIMESTAMPS),
+        p::Member::new("Values", &KIND_DATAPOINT_VALUES),
+        p::Member::new("StatusCode", &p::STRING),
+        p::Member::new("Messages", &KIND_METRIC_DATA_RESULT_MESSAGES),
+    ];
+    static KIND_METRIC_DATA_RESULT: p::Kind = p::Kind::Structure(&METRIC_DATA_RESULT);
+
+    static LIST_METRIC_DATA_RESULT_MESSAGES: p::ListShape = p::ListShape {
+        member: &KIND_MESSAGE_DATA,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_METRIC_DATA_RESULT_MESSAGES: p::Kind =
+        p::Kind::List(&LIST_METRIC_DATA_RESULT_MESSAGES);
+    static LIST_METRIC_DATA_RESULTS: p::ListShape = p::ListShape {
+        member: &KIND_METRIC_DATA_RESULT,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_METRIC_DATA_RESULTS: p::Kind = p::Kind::List(&LIST_METRIC_DATA_RESULTS);
+    /// botocore shape `MetricDatum`.
+    pub static METRIC_DATUM: p::StructShape = p::StructShape {
+        name: "MetricDatum",
+        members: &MEMBERS_METRIC_DATUM,
+    };
+    static MEMBERS_METRIC_DATUM: [p::Member; 9] = [
+        p::Member::new("MetricName", &p::STRING),
+        p::Member::new("Dimensions", &KIND_DIMENSIONS),
+        p::Member::new("Timestamp", &p::TIMESTAMP),
+        p::Member::new("Value", &p::DOUBLE),
+        p::Member::new("StatisticValues", &KIND_STATISTIC_SET),
+        p::Member::new("Values", &KIND_VALUES),
+        p::Member::new("Counts", &KIND_COUNTS),
+        p::Member::new("Unit", &p::STRING),
+        p::Member::new("StorageResolution", &p::INTEGER),
+    ];
+    static KIND_METRIC_DATUM: p::Kind = p::Kind::Structure(&METRIC_DATUM);
+
+    /// botocore shape `MetricStat`.
+    pub static METRIC_STAT: p::StructShape = p::StructShape {
+        name: "MetricStat",
+        members: &MEMBERS_METRIC_STAT,
+    };
+    static MEMBERS_METRIC_STAT: [p::Member; 4] = [
+        p::Member::new("Metric", &KIND_METRIC),
+        p::Member::new("Period", &p::INTEGER),
+        p::Member::new("Stat", &p::STRING),
+        p::Member::new("Unit", &p::STRING),
+    ];
+    static KIND_METRIC_STAT: p::Kind = p::Kind::Structure(&METRIC_STAT);
+
+    static LIST_METRICS: p::ListShape = p::ListShape {
+        member: &KIND_METRIC,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_METRICS: p::Kind = p::Kind::List(&LIST_METRICS);
+    static LIST_OWNING_ACCOUNTS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_OWNING_ACCOUNTS: p::Kind = p::Kind::List(&LIST_OWNING_ACCOUNTS);
+    /// botocore shape `PutMetricAlarmInput`.
+    pub static PUT_METRIC_ALARM_INPUT: p::StructShape = p::StructShape {
+        name: "PutMetricAlarmInput",
+        members: &MEMBERS_PUT_METRIC_ALARM_INPUT,
+    };
+    static MEMBERS_PUT_METRIC_ALARM_INPUT: [p::Member; 27] = [
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("AlarmDescription", &p::STRING),
+        p::Member::new("ActionsEnabled", &p::BOOLEAN),
+        p::Member::new("OKActions", &KIND_RESOURCE_LIST),
+        p::Member::new("AlarmActions", &KIND_RESOURCE_LIST),
+        p::Member::new("InsufficientDataActions", &KIND_RESOURCE_LIST),
+        p::Member::new("MetricName", &p::STRING),
+        p::Member::new("Namespace", &p::STRING),
+        p::Member::new("Statistic", &p::STRING),
+        p::Member::new("ExtendedStatistic", &p::STRING),
+        p::Member::new("Dimensions", &KIND_DIMENSIONS),
+        p::Member::new("Period", &p::INTEGER),
+        p::Member::new("Unit", &p::STRING),
+        p::Member::new("EvaluationPeriods", &p::INTEGER),
+        p::Member::new("DatapointsToAlarm", &p::INTEGER),
+        p::Member::new("Threshold", &p::DOUBLE),
+        p::Member::new("ComparisonOperator", &p::STRING),
+        p::Member::new("TreatMissingData", &p::STRING),
+        p::Member::new("EvaluateLowSampleCountPercentile", &p::STRING),
+        p::Member::new("Metrics", &KIND_METRIC_DATA_QUERIES),
+        p::Member::new("Tags", &KIND_TAG_LIST),
+        p::Member::new("ThresholdMetricId", &p::STRING),
+        p::Member::new("EvaluationWindow", &KIND_EVALUATION_WINDOW),
+        p::Member::new("WarmUpConfiguration", &KIND_WARM_UP_CONFIGURATION),
+        p::Member::new("EvaluationCriteria", &KIND_EVALUATION_CRITERIA),
+        p::Member::new("EvaluationInterval", &p::INTEGER),
+        p::Member::new("ActionConfiguration", &KIND_ACTION_CONFIGURATION),
+    ];
+
+    /// botocore shape `PutMetricDataInput`.
+    pub static PUT_METRIC_DATA_INPUT: p::StructShape = p::StructShape {
+        name: "PutMetricDataInput",
+        members: &MEMBERS_PUT_METRIC_DATA_INPUT,
+    };
+    static MEMBERS_PUT_METRIC_DATA_INPUT: [p::Member; 4] = [
+        p::Member::new("Namespace", &p::STRING),
+        p::Member::new("MetricData", &KIND_METRIC_DATA),
+        p::Member::new("EntityMetricData", &KIND_ENTITY_METRIC_DATA_LIST),
+        p::Member::new("StrictEntityValidation", &p::BOOLEAN),
+    ];
+
+    static LIST_RESOURCE_LIST: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_RESOURCE_LIST: p::Kind = p::Kind::List(&LIST_RESOURCE_LIST);
+    /// botocore shape `ScheduleConfiguration`.
+    pub static SCHEDULE_CONFIGURATION: p::StructShape = p::StructShape {
+        name: "ScheduleConfiguration",
+        members: &MEMBERS_SCHEDULE_CONFIGURATION,
+    };
+    static MEMBERS_SCHEDULE_CONFIGURATION: [p::Member; 3] = [
+        p::Member::new("ScheduleExpression", &p::STRING),
+        p::Member::new("StartTimeOffset", &p::LONG),
+        p::Member::new("EndTimeOffset", &p::LONG),
+    ];
+    static KIND_SCHEDULE_CONFIGURATION: p::Kind = p::Kind::Structure(&SCHEDULE_CONFIGURATION);
+
+    /// botocore shape `ScheduledQueryConfiguration`.
+    pub static SCHEDULED_QUERY_CONFIGURATION: p::StructShape = p::StructShape {
+        name: "ScheduledQueryConfiguration",
+        members: &MEMBERS_SCHEDULED_QUERY_CONFIGURATION,
+    };
+    static MEMBERS_SCHEDULED_QUERY_CONFIGURATION: [p::Member; 7] = [
+        p::Member::new("QueryString", &p::STRING),
+        p::Member::new("LogGroupIdentifiers", &KIND_LOG_GROUP_IDENTIFIERS),
+        p::Member::new("QueryARN", &p::STRING),
+        p::Member::new("ScheduledQueryRoleARN", &p::STRING),
+        p::Member::new("ScheduleConfiguration", &KIND_SCHEDULE_CONFIGURATION),
+        p::Member::new("AggregationExpression", &p::STRING),
+        p::Member::new("Tags", &KIND_TAG_LIST),
+    ];
+    static KIND_SCHEDULED_QUERY_CONFIGURATION: p::Kind =
+        p::Kind::Structure(&SCHEDULED_QUERY_CONFIGURATION);
+
+    /// botocore shape `SetAlarmStateInput`.
+    pub static SET_ALARM_STATE_INPUT: p::StructShape = p::StructShape {
+        name: "SetAlarmStateInput",
+        members: &MEMBERS_SET_ALARM_STATE_INPUT,
+    };
+    static MEMBERS_SET_ALARM_STATE_INPUT: [p::Member; 4] = [
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("StateValue", &p::STRING),
+        p::Member::new("StateReason", &p::STRING),
+        p::Member::new("StateReasonData", &p::STRING),
+    ];
+
+    /// botocore shape `SlidingWindow`.
+    pub static SLIDING_WINDOW: p::StructShape = p::StructShape {
+        name: "SlidingWindow",
+        members: &MEMBERS_SLIDING_WINDOW,
+    };
+    static MEMBERS_SLIDING_WINDOW: [p::Member; 0] = [];
+    static KIND_SLIDING_WINDOW: p::Kind = p::Kind::Structure(&SLIDING_WINDOW);
+
+    /// botocore shape `StatisticSet`.
+    pub static STATISTIC_SET: p::StructShape = p::StructShape {
+        name: "StatisticSet",
+        members: &MEMBERS_STATISTIC_SET,
+    };
+    static MEMBERS_STATISTIC_SET: [p::Member; 4] = [
+        p::Member::new("SampleCount", &p::DOUBLE),
+        p::Member::new("Sum", &p::DOUBLE),
+        p::Member::new("Minimum", &p::DOUBLE),
+        p::Member::new("Maximum", &p::DOUBLE),
+    ];
+    static KIND_STATISTIC_SET: p::Kind = p::Kind::Structure(&STATISTIC_SET);
+
+    static LIST_STATISTICS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_STATISTICS: p::Kind = p::Kind::List(&LIST_STATISTICS);
+    /// botocore shape `Tag`.
+    pub static TAG: p::StructShape = p::StructShape {
+        name: "Tag",
+        members: &MEMBERS_TAG,
+    };
+    static MEMBERS_TAG: [p::Member; 2] = [
+        p::Member::new("Key", &p::STRING),
+        p::Member::new("Value", &p::STRING),
+    ];
+    static KIND_TAG: p::Kind = p::Kind::Structure(&TAG);
+
+    static LIST_TAG_LIST: p::ListShape = p::ListShape {
+        member: &KIND_TAG,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_TAG_LIST: p::Kind = p::Kind::List(&LIST_TAG_LIST);
+    static LIST_TIMESTAMPS: p::ListShape = p::ListShape {
+        member: &p::TIMESTAMP,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_TIMESTAMPS: p::Kind = p::Kind::List(&LIST_TIMESTAMPS);
+    static LIST_VALUES: p::ListShape = p::ListShape {
+        member: &p::DOUBLE,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_VALUES: p::Kind = p::Kind::List(&LIST_VALUES);
+    /// botocore shape `WallClockWindow`.
+    pub static WALL_CLOCK_WINDOW: p::StructShape = p::StructShape {
+        name: "WallClockWindow",
+        members: &MEMBERS_WALL_CLOCK_WINDOW,
+    };
+    static MEMBERS_WALL_CLOCK_WINDOW: [p::Member; 1] = [p::Member::new("Timezone", &p::STRING)];
+    static KIND_WALL_CLOCK_WINDOW: p::Kind = p::Kind::Structure(&WALL_CLOCK_WINDOW);
+
+    /// botocore shape `WarmUpConfiguration`.
+    pub static WARM_UP_CONFIGURATION: p::StructShape = p::StructShape {
+        name: "WarmUpConfiguration",
+        members: &MEMBERS_WARM_UP_CONFIGURATION,
+    };
+    static MEMBERS_WARM_UP_CONFIGURATION: [p::Member; 2] = [
+        p::Member::new("WarmUpPeriodDurationInMinutes", &p::INTEGER),
+        p::Member::new("OnlyStartEvaluatingAfterWarmUpPeriodEnds", &p::BOOLEAN),
+    ];
+    static KIND_WARM_UP_CONFIGURATION: p::Kind = p::Kind::Structure(&WARM_UP_CONFIGURATION);
+}
+
 /// Values of the enum shape `ActionsSuppressedBy`.
 pub const ACTIONS_SUPPRESSED_BY_VALUES: &[&str] = &["WaitPeriod", "ExtensionPeriod", "Alarm"];
 /// Values of the enum shape `AlarmType`.

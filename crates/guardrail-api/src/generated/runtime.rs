@@ -195,6 +195,215 @@ pub const ERROR_SHAPES: &[w::ErrorShape] = &[
     },
 ];
 
+/// XML namespace of awsQuery responses (`xmlNamespace`).
+pub const XML_NAMESPACE: Option<&str> = None;
+
+/// The descriptor of an operation's input (an empty structure when it has none).
+pub fn input_shape(op: Operation) -> &'static crate::protocol::shapes::StructShape {
+    match op {
+        Operation::InvokeEndpoint => &shapes::INVOKE_ENDPOINT_INPUT,
+        Operation::InvokeEndpointWithResponseStream => {
+            &shapes::INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_INPUT
+        }
+    }
+}
+
+/// The descriptor of an operation's output (`None`: the operation returns nothing).
+pub fn output_shape(op: Operation) -> Option<&'static crate::protocol::shapes::StructShape> {
+    match op {
+        Operation::InvokeEndpoint => Some(&shapes::INVOKE_ENDPOINT_OUTPUT),
+        Operation::InvokeEndpointWithResponseStream => {
+            Some(&shapes::INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_OUTPUT)
+        }
+    }
+}
+
+/// Shape descriptors for the awsQuery and rpc-v2-cbor codecs (`crate::protocol`).
+pub mod shapes {
+    use crate::protocol::shapes as p;
+
+    /// botocore shape `InvokeEndpointInput`.
+    pub static INVOKE_ENDPOINT_INPUT: p::StructShape = p::StructShape {
+        name: "InvokeEndpointInput",
+        members: &MEMBERS_INVOKE_ENDPOINT_INPUT,
+    };
+    static MEMBERS_INVOKE_ENDPOINT_INPUT: [p::Member; 13] = [
+        p::Member::new("EndpointName", &p::STRING),
+        p::Member::new("Body", &p::BLOB),
+        p::Member::with_xml("ContentType", "Content-Type", &p::STRING, false),
+        p::Member::new("Accept", &p::STRING),
+        p::Member::with_xml(
+            "CustomAttributes",
+            "X-Amzn-SageMaker-Custom-Attributes",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "TargetModel",
+            "X-Amzn-SageMaker-Target-Model",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "TargetVariant",
+            "X-Amzn-SageMaker-Target-Variant",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "TargetContainerHostname",
+            "X-Amzn-SageMaker-Target-Container-Hostname",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "InferenceId",
+            "X-Amzn-SageMaker-Inference-Id",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "EnableExplanations",
+            "X-Amzn-SageMaker-Enable-Explanations",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "InferenceComponentName",
+            "X-Amzn-SageMaker-Inference-Component",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "SessionId",
+            "X-Amzn-SageMaker-Session-Id",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "PrefixAwareId",
+            "X-Amzn-SageMaker-Prefix-Aware-Id",
+            &p::STRING,
+            false,
+        ),
+    ];
+
+    /// botocore shape `InvokeEndpointOutput`.
+    pub static INVOKE_ENDPOINT_OUTPUT: p::StructShape = p::StructShape {
+        name: "InvokeEndpointOutput",
+        members: &MEMBERS_INVOKE_ENDPOINT_OUTPUT,
+    };
+    static MEMBERS_INVOKE_ENDPOINT_OUTPUT: [p::Member; 6] = [
+        p::Member::new("Body", &p::BLOB),
+        p::Member::with_xml("ContentType", "Content-Type", &p::STRING, false),
+        p::Member::with_xml(
+            "InvokedProductionVariant",
+            "x-Amzn-Invoked-Production-Variant",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "CustomAttributes",
+            "X-Amzn-SageMaker-Custom-Attributes",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "NewSessionId",
+            "X-Amzn-SageMaker-New-Session-Id",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "ClosedSessionId",
+            "X-Amzn-SageMaker-Closed-Session-Id",
+            &p::STRING,
+            false,
+        ),
+    ];
+
+    /// botocore shape `InvokeEndpointWithResponseStreamInput`.
+    pub static INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_INPUT: p::StructShape = p::StructShape {
+        name: "InvokeEndpointWithResponseStreamInput",
+        members: &MEMBERS_INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_INPUT,
+    };
+    static MEMBERS_INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_INPUT: [p::Member; 11] = [
+        p::Member::new("EndpointName", &p::STRING),
+        p::Member::new("Body", &p::BLOB),
+        p::Member::with_xml("ContentType", "Content-Type", &p::STRING, false),
+        p::Member::with_xml("Accept", "X-Amzn-SageMaker-Accept", &p::STRING, false),
+        p::Member::with_xml(
+            "CustomAttributes",
+            "X-Amzn-SageMaker-Custom-Attributes",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "TargetVariant",
+            "X-Amzn-SageMaker-Target-Variant",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "TargetContainerHostname",
+            "X-Amzn-SageMaker-Target-Container-Hostname",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "InferenceId",
+            "X-Amzn-SageMaker-Inference-Id",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "InferenceComponentName",
+            "X-Amzn-SageMaker-Inference-Component",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "SessionId",
+            "X-Amzn-SageMaker-Session-Id",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "PrefixAwareId",
+            "X-Amzn-SageMaker-Prefix-Aware-Id",
+            &p::STRING,
+            false,
+        ),
+    ];
+
+    /// botocore shape `InvokeEndpointWithResponseStreamOutput`.
+    pub static INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_OUTPUT: p::StructShape = p::StructShape {
+        name: "InvokeEndpointWithResponseStreamOutput",
+        members: &MEMBERS_INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_OUTPUT,
+    };
+    static MEMBERS_INVOKE_ENDPOINT_WITH_RESPONSE_STREAM_OUTPUT: [p::Member; 4] = [
+        p::Member::new("Body", &p::BLOB),
+        p::Member::with_xml(
+            "ContentType",
+            "X-Amzn-SageMaker-Content-Type",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "InvokedProductionVariant",
+            "x-Amzn-Invoked-Production-Variant",
+            &p::STRING,
+            false,
+        ),
+        p::Member::with_xml(
+            "CustomAttributes",
+            "X-Amzn-SageMaker-Custom-Attributes",
+            &p::STRING,
+            false,
+        ),
+    ];
+}
+
 /// HTTP bindings of `InvokeEndpointInput`: (member, location: header|uri|querystring|payload|body, locationName).
 pub const INVOKE_ENDPOINT_INPUT_BINDINGS: &[(&str, &str, &str)] = &[
     ("EndpointName", "uri", "EndpointName"),

@@ -369,6 +369,1535 @@ pub const ERROR_SHAPES: &[w::ErrorShape] = &[w::ErrorShape {
     fault: false,
 }];
 
+/// XML namespace of awsQuery responses (`xmlNamespace`).
+pub const XML_NAMESPACE: Option<&str> = None;
+
+/// The descriptor of an operation's input (an empty structure when it has none).
+pub fn input_shape(op: Operation) -> &'static crate::protocol::shapes::StructShape {
+    match op {
+        Operation::CreateModel => &shapes::CREATE_MODEL_INPUT,
+        Operation::DescribeModel => &shapes::DESCRIBE_MODEL_INPUT,
+        Operation::ListModels => &shapes::LIST_MODELS_INPUT,
+        Operation::DeleteModel => &shapes::DELETE_MODEL_INPUT,
+        Operation::CreateEndpointConfig => &shapes::CREATE_ENDPOINT_CONFIG_INPUT,
+        Operation::DescribeEndpointConfig => &shapes::DESCRIBE_ENDPOINT_CONFIG_INPUT,
+        Operation::ListEndpointConfigs => &shapes::LIST_ENDPOINT_CONFIGS_INPUT,
+        Operation::DeleteEndpointConfig => &shapes::DELETE_ENDPOINT_CONFIG_INPUT,
+        Operation::CreateEndpoint => &shapes::CREATE_ENDPOINT_INPUT,
+        Operation::DescribeEndpoint => &shapes::DESCRIBE_ENDPOINT_INPUT,
+        Operation::ListEndpoints => &shapes::LIST_ENDPOINTS_INPUT,
+        Operation::DeleteEndpoint => &shapes::DELETE_ENDPOINT_INPUT,
+        Operation::UpdateEndpoint => &shapes::UPDATE_ENDPOINT_INPUT,
+        Operation::UpdateEndpointWeightsAndCapacities => {
+            &shapes::UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_INPUT
+        }
+        Operation::AddTags => &shapes::ADD_TAGS_INPUT,
+        Operation::ListTags => &shapes::LIST_TAGS_INPUT,
+        Operation::DeleteTags => &shapes::DELETE_TAGS_INPUT,
+    }
+}
+
+/// The descriptor of an operation's output (`None`: the operation returns nothing).
+pub fn output_shape(op: Operation) -> Option<&'static crate::protocol::shapes::StructShape> {
+    match op {
+        Operation::CreateModel => Some(&shapes::CREATE_MODEL_OUTPUT),
+        Operation::DescribeModel => Some(&shapes::DESCRIBE_MODEL_OUTPUT),
+        Operation::ListModels => Some(&shapes::LIST_MODELS_OUTPUT),
+        Operation::DeleteModel => None,
+        Operation::CreateEndpointConfig => Some(&shapes::CREATE_ENDPOINT_CONFIG_OUTPUT),
+        Operation::DescribeEndpointConfig => Some(&shapes::DESCRIBE_ENDPOINT_CONFIG_OUTPUT),
+        Operation::ListEndpointConfigs => Some(&shapes::LIST_ENDPOINT_CONFIGS_OUTPUT),
+        Operation::DeleteEndpointConfig => None,
+        Operation::CreateEndpoint => Some(&shapes::CREATE_ENDPOINT_OUTPUT),
+        Operation::DescribeEndpoint => Some(&shapes::DESCRIBE_ENDPOINT_OUTPUT),
+        Operation::ListEndpoints => Some(&shapes::LIST_ENDPOINTS_OUTPUT),
+        Operation::DeleteEndpoint => None,
+        Operation::UpdateEndpoint => Some(&shapes::UPDATE_ENDPOINT_OUTPUT),
+        Operation::UpdateEndpointWeightsAndCapacities => {
+            Some(&shapes::UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_OUTPUT)
+        }
+        Operation::AddTags => Some(&shapes::ADD_TAGS_OUTPUT),
+        Operation::ListTags => Some(&shapes::LIST_TAGS_OUTPUT),
+        Operation::DeleteTags => Some(&shapes::DELETE_TAGS_OUTPUT),
+    }
+}
+
+/// Shape descriptors for the awsQuery and rpc-v2-cbor codecs (`crate::protocol`).
+pub mod shapes {
+    use crate::protocol::shapes as p;
+
+    /// botocore shape `AcceleratorPartitionLayout`.
+    pub static ACCELERATOR_PARTITION_LAYOUT: p::StructShape = p::StructShape {
+        name: "AcceleratorPartitionLayout",
+        members: &MEMBERS_ACCELERATOR_PARTITION_LAYOUT,
+    };
+    static MEMBERS_ACCELERATOR_PARTITION_LAYOUT: [p::Member; 1] = [p::Member::new(
+        "AcceleratorPartitionTypes",
+        &KIND_ACCELERATOR_PARTITION_TYPE_LIST,
+    )];
+    static KIND_ACCELERATOR_PARTITION_LAYOUT: p::Kind =
+        p::Kind::Structure(&ACCELERATOR_PARTITION_LAYOUT);
+
+    static LIST_ACCELERATOR_PARTITION_LAYOUTS: p::ListShape = p::ListShape {
+        member: &KIND_ACCELERATOR_PARTITION_LAYOUT,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ACCELERATOR_PARTITION_LAYOUTS: p::Kind =
+        p::Kind::List(&LIST_ACCELERATOR_PARTITION_LAYOUTS);
+    static LIST_ACCELERATOR_PARTITION_TYPE_LIST: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ACCELERATOR_PARTITION_TYPE_LIST: p::Kind =
+        p::Kind::List(&LIST_ACCELERATOR_PARTITION_TYPE_LIST);
+    /// botocore shape `AddTagsInput`.
+    pub static ADD_TAGS_INPUT: p::StructShape = p::StructShape {
+        name: "AddTagsInput",
+        members: &MEMBERS_ADD_TAGS_INPUT,
+    };
+    static MEMBERS_ADD_TAGS_INPUT: [p::Member; 2] = [
+        p::Member::new("ResourceArn", &p::STRING),
+        p::Member::new("Tags", &KIND_TAG_LIST),
+    ];
+
+    /// botocore shape `AddTagsOutput`.
+    pub static ADD_TAGS_OUTPUT: p::StructShape = p::StructShape {
+        name: "AddTagsOutput",
+        members: &MEMBERS_ADD_TAGS_OUTPUT,
+    };
+    static MEMBERS_ADD_TAGS_OUTPUT: [p::Member; 1] = [p::Member::new("Tags", &KIND_TAG_LIST)];
+
+    /// botocore shape `AdditionalModelDataSource`.
+    pub static ADDITIONAL_MODEL_DATA_SOURCE: p::StructShape = p::StructShape {
+        name: "AdditionalModelDataSource",
+        members: &MEMBERS_ADDITIONAL_MODEL_DATA_SOURCE,
+    };
+    static MEMBERS_ADDITIONAL_MODEL_DATA_SOURCE: [p::Member; 2] = [
+        p::Member::new("ChannelName", &p::STRING),
+        p::Member::new("S3DataSource", &KIND_S3_MODEL_DATA_SOURCE),
+    ];
+    static KIND_ADDITIONAL_MODEL_DATA_SOURCE: p::Kind =
+        p::Kind::Structure(&ADDITIONAL_MODEL_DATA_SOURCE);
+
+    static LIST_ADDITIONAL_MODEL_DATA_SOURCES: p::ListShape = p::ListShape {
+        member: &KIND_ADDITIONAL_MODEL_DATA_SOURCE,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ADDITIONAL_MODEL_DATA_SOURCES: p::Kind =
+        p::Kind::List(&LIST_ADDITIONAL_MODEL_DATA_SOURCES);
+    /// botocore shape `Alarm`.
+    pub static ALARM: p::StructShape = p::StructShape {
+        name: "Alarm",
+        members: &MEMBERS_ALARM,
+    };
+    static MEMBERS_ALARM: [p::Member; 1] = [p::Member::new("AlarmName", &p::STRING)];
+    static KIND_ALARM: p::Kind = p::Kind::Structure(&ALARM);
+
+    static LIST_ALARM_LIST: p::ListShape = p::ListShape {
+        member: &KIND_ALARM,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ALARM_LIST: p::Kind = p::Kind::List(&LIST_ALARM_LIST);
+    /// botocore shape `AsyncInferenceClientConfig`.
+    pub static ASYNC_INFERENCE_CLIENT_CONFIG: p::StructShape = p::StructShape {
+        name: "AsyncInferenceClientConfig",
+        members: &MEMBERS_ASYNC_INFERENCE_CLIENT_CONFIG,
+    };
+    static MEMBERS_ASYNC_INFERENCE_CLIENT_CONFIG: [p::Member; 1] = [p::Member::new(
+        "MaxConcurrentInvocationsPerInstance",
+        &p::INTEGER,
+    )];
+    static KIND_ASYNC_INFERENCE_CLIENT_CONFIG: p::Kind =
+        p::Kind::Structure(&ASYNC_INFERENCE_CLIENT_CONFIG);
+
+    /// botocore shape `AsyncInferenceConfig`.
+    pub static ASYNC_INFERENCE_CONFIG: p::StructShape = p::StructShape {
+        name: "AsyncInferenceConfig",
+        members: &MEMBERS_ASYNC_INFERENCE_CONFIG,
+    };
+    static MEMBERS_ASYNC_INFERENCE_CONFIG: [p::Member; 2] = [
+        p::Member::new("ClientConfig", &KIND_ASYNC_INFERENCE_CLIENT_CONFIG),
+        p::Member::new("OutputConfig", &KIND_ASYNC_INFERENCE_OUTPUT_CONFIG),
+    ];
+    static KIND_ASYNC_INFERENCE_CONFIG: p::Kind = p::Kind::Structure(&ASYNC_INFERENCE_CONFIG);
+
+    /// botocore shape `AsyncInferenceNotificationConfig`.
+    pub static ASYNC_INFERENCE_NOTIFICATION_CONFIG: p::StructShape = p::StructShape {
+        name: "AsyncInferenceNotificationConfig",
+        members: &MEMBERS_ASYNC_INFERENCE_NOTIFICATION_CONFIG,
+    };
+    static MEMBERS_ASYNC_INFERENCE_NOTIFICATION_CONFIG: [p::Member; 3] = [
+        p::Member::new("SuccessTopic", &p::STRING),
+        p::Member::new("ErrorTopic", &p::STRING),
+        p::Member::new(
+            "IncludeInferenceResponseIn",
+            &KIND_ASYNC_NOTIFICATION_TOPIC_TYPE_LIST,
+        ),
+    ];
+    static KIND_ASYNC_INFERENCE_NOTIFICATION_CONFIG: p::Kind =
+        p::Kind::Structure(&ASYNC_INFERENCE_NOTIFICATION_CONFIG);
+
+    /// botocore shape `AsyncInferenceOutputConfig`.
+    pub static ASYNC_INFERENCE_OUTPUT_CONFIG: p::StructShape = p::StructShape {
+        name: "AsyncInferenceOutputConfig",
+        members: &MEMBERS_ASYNC_INFERENCE_OUTPUT_CONFIG,
+    };
+    static MEMBERS_ASYNC_INFERENCE_OUTPUT_CONFIG: [p::Member; 4] = [
+        p::Member::new("KmsKeyId", &p::STRING),
+        p::Member::new("S3OutputPath", &p::STRING),
+        p::Member::new(
+            "NotificationConfig",
+            &KIND_ASYNC_INFERENCE_NOTIFICATION_CONFIG,
+        ),
+        p::Member::new("S3FailurePath", &p::STRING),
+    ];
+    static KIND_ASYNC_INFERENCE_OUTPUT_CONFIG: p::Kind =
+        p::Kind::Structure(&ASYNC_INFERENCE_OUTPUT_CONFIG);
+
+    static LIST_ASYNC_NOTIFICATION_TOPIC_TYPE_LIST: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ASYNC_NOTIFICATION_TOPIC_TYPE_LIST: p::Kind =
+        p::Kind::List(&LIST_ASYNC_NOTIFICATION_TOPIC_TYPE_LIST);
+    /// botocore shape `AutoRollbackConfig`.
+    pub static AUTO_ROLLBACK_CONFIG: p::StructShape = p::StructShape {
+        name: "AutoRollbackConfig",
+        members: &MEMBERS_AUTO_ROLLBACK_CONFIG,
+    };
+    static MEMBERS_AUTO_ROLLBACK_CONFIG: [p::Member; 1] =
+        [p::Member::new("Alarms", &KIND_ALARM_LIST)];
+    static KIND_AUTO_ROLLBACK_CONFIG: p::Kind = p::Kind::Structure(&AUTO_ROLLBACK_CONFIG);
+
+    /// botocore shape `BlueGreenUpdatePolicy`.
+    pub static BLUE_GREEN_UPDATE_POLICY: p::StructShape = p::StructShape {
+        name: "BlueGreenUpdatePolicy",
+        members: &MEMBERS_BLUE_GREEN_UPDATE_POLICY,
+    };
+    static MEMBERS_BLUE_GREEN_UPDATE_POLICY: [p::Member; 3] = [
+        p::Member::new("TrafficRoutingConfiguration", &KIND_TRAFFIC_ROUTING_CONFIG),
+        p::Member::new("TerminationWaitInSeconds", &p::INTEGER),
+        p::Member::new("MaximumExecutionTimeoutInSeconds", &p::INTEGER),
+    ];
+    static KIND_BLUE_GREEN_UPDATE_POLICY: p::Kind = p::Kind::Structure(&BLUE_GREEN_UPDATE_POLICY);
+
+    /// botocore shape `CapacitySize`.
+    pub static CAPACITY_SIZE: p::StructShape = p::StructShape {
+        name: "CapacitySize",
+        members: &MEMBERS_CAPACITY_SIZE,
+    };
+    static MEMBERS_CAPACITY_SIZE: [p::Member; 2] = [
+        p::Member::new("Type", &p::STRING),
+        p::Member::new("Value", &p::INTEGER),
+    ];
+    static KIND_CAPACITY_SIZE: p::Kind = p::Kind::Structure(&CAPACITY_SIZE);
+
+    /// botocore shape `CaptureContentTypeHeader`.
+    pub static CAPTURE_CONTENT_TYPE_HEADER: p::StructShape = p::StructShape {
+        name: "CaptureContentTypeHeader",
+        members: &MEMBERS_CAPTURE_CONTENT_TYPE_HEADER,
+    };
+    static MEMBERS_CAPTURE_CONTENT_TYPE_HEADER: [p::Member; 2] = [
+        p::Member::new("CsvContentTypes", &KIND_CSV_CONTENT_TYPES),
+        p::Member::new("JsonContentTypes", &KIND_JSON_CONTENT_TYPES),
+    ];
+    static KIND_CAPTURE_CONTENT_TYPE_HEADER: p::Kind =
+        p::Kind::Structure(&CAPTURE_CONTENT_TYPE_HEADER);
+
+    /// botocore shape `CaptureOption`.
+    pub static CAPTURE_OPTION: p::StructShape = p::StructShape {
+        name: "CaptureOption",
+        members: &MEMBERS_CAPTURE_OPTION,
+    };
+    static MEMBERS_CAPTURE_OPTION: [p::Member; 1] = [p::Member::new("CaptureMode", &p::STRING)];
+    static KIND_CAPTURE_OPTION: p::Kind = p::Kind::Structure(&CAPTURE_OPTION);
+
+    static LIST_CAPTURE_OPTION_LIST: p::ListShape = p::ListShape {
+        member: &KIND_CAPTURE_OPTION,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_CAPTURE_OPTION_LIST: p::Kind = p::Kind::List(&LIST_CAPTURE_OPTION_LIST);
+    /// botocore shape `ClarifyExplainerConfig`.
+    pub static CLARIFY_EXPLAINER_CONFIG: p::StructShape = p::StructShape {
+        name: "ClarifyExplainerConfig",
+        members: &MEMBERS_CLARIFY_EXPLAINER_CONFIG,
+    };
+    static MEMBERS_CLARIFY_EXPLAINER_CONFIG: [p::Member; 3] = [
+        p::Member::new("EnableExplanations", &p::STRING),
+        p::Member::new("InferenceConfig", &KIND_CLARIFY_INFERENCE_CONFIG),
+        p::Member::new("ShapConfig", &KIND_CLARIFY_SHAP_CONFIG),
+    ];
+    static KIND_CLARIFY_EXPLAINER_CONFIG: p::Kind = p::Kind::Structure(&CLARIFY_EXPLAINER_CONFIG);
+
+    static LIST_CLARIFY_FEATURE_HEADERS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_CLARIFY_FEATURE_HEADERS: p::Kind = p::Kind::List(&LIST_CLARIFY_FEATURE_HEADERS);
+    static LIST_CLARIFY_FEATURE_TYPES: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_CLARIFY_FEATURE_TYPES: p::Kind = p::Kind::List(&LIST_CLARIFY_FEATURE_TYPES);
+    /// botocore shape `ClarifyInferenceConfig`.
+    pub static CLARIFY_INFERENCE_CONFIG: p::StructShape = p::StructShape {
+        name: "ClarifyInferenceConfig",
+        members: &MEMBERS_CLARIFY_INFERENCE_CONFIG,
+    };
+    static MEMBERS_CLARIFY_INFERENCE_CONFIG: [p::Member; 11] = [
+        p::Member::new("FeaturesAttribute", &p::STRING),
+        p::Member::new("ContentTemplate", &p::STRING),
+        p::Member::new("MaxRecordCount", &p::INTEGER),
+        p::Member::new("MaxPayloadInMB", &p::INTEGER),
+        p::Member::new("ProbabilityIndex", &p::INTEGER),
+        p::Member::new("LabelIndex", &p::INTEGER),
+        p::Member::new("ProbabilityAttribute", &p::STRING),
+        p::Member::new("LabelAttribute", &p::STRING),
+        p::Member::new("LabelHeaders", &KIND_CLARIFY_LABEL_HEADERS),
+        p::Member::new("FeatureHeaders", &KIND_CLARIFY_FEATURE_HEADERS),
+        p::Member::new("FeatureTypes", &KIND_CLARIFY_FEATURE_TYPES),
+    ];
+    static KIND_CLARIFY_INFERENCE_CONFIG: p::Kind = p::Kind::Structure(&CLARIFY_INFERENCE_CONFIG);
+
+    static LIST_CLARIFY_LABEL_HEADERS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_CLARIFY_LABEL_HEADERS: p::Kind = p::Kind::List(&LIST_CLARIFY_LABEL_HEADERS);
+    /// botocore shape `ClarifyShapBaselineConfig`.
+    pub static CLARIFY_SHAP_BASELINE_CONFIG: p::StructShape = p::StructShape {
+        name: "ClarifyShapBaselineConfig",
+        members: &MEMBERS_CLARIFY_SHAP_BASELINE_CONFIG,
+    };
+    static MEMBERS_CLARIFY_SHAP_BASELINE_CONFIG: [p::Member; 3] = [
+        p::Member::new("MimeType", &p::STRING),
+        p::Member::new("ShapBaseline", &p::STRING),
+        p::Member::new("ShapBaselineUri", &p::STRING),
+    ];
+    static KIND_CLARIFY_SHAP_BASELINE_CONFIG: p::Kind =
+        p::Kind::Structure(&CLARIFY_SHAP_BASELINE_CONFIG);
+
+    /// botocore shape `ClarifyShapConfig`.
+    pub static CLARIFY_SHAP_CONFIG: p::StructShape = p::StructShape {
+        name: "ClarifyShapConfig",
+        members: &MEMBERS_CLARIFY_SHAP_CONFIG,
+    };
+    static MEMBERS_CLARIFY_SHAP_CONFIG: [p::Member; 5] = [
+        p::Member::new("ShapBaselineConfig", &KIND_CLARIFY_SHAP_BASELINE_CONFIG),
+        p::Member::new("NumberOfSamples", &p::INTEGER),
+        p::Member::new("UseLogit", &p::BOOLEAN),
+        p::Member::new("Seed", &p::INTEGER),
+        p::Member::new("TextConfig", &KIND_CLARIFY_TEXT_CONFIG),
+    ];
+    static KIND_CLARIFY_SHAP_CONFIG: p::Kind = p::Kind::Structure(&CLARIFY_SHAP_CONFIG);
+
+    /// botocore shape `ClarifyTextConfig`.
+    pub static CLARIFY_TEXT_CONFIG: p::StructShape = p::StructShape {
+        name: "ClarifyTextConfig",
+        members: &MEMBERS_CLARIFY_TEXT_CONFIG,
+    };
+    static MEMBERS_CLARIFY_TEXT_CONFIG: [p::Member; 2] = [
+        p::Member::new("Language", &p::STRING),
+        p::Member::new("Granularity", &p::STRING),
+    ];
+    static KIND_CLARIFY_TEXT_CONFIG: p::Kind = p::Kind::Structure(&CLARIFY_TEXT_CONFIG);
+
+    /// botocore shape `ContainerDefinition`.
+    pub static CONTAINER_DEFINITION: p::StructShape = p::StructShape {
+        name: "ContainerDefinition",
+        members: &MEMBERS_CONTAINER_DEFINITION,
+    };
+    static MEMBERS_CONTAINER_DEFINITION: [p::Member; 12] = [
+        p::Member::new("ContainerHostname", &p::STRING),
+        p::Member::new("Image", &p::STRING),
+        p::Member::new("ImageConfig", &KIND_IMAGE_CONFIG),
+        p::Member::new("Mode", &p::STRING),
+        p::Member::new("ModelDataUrl", &p::STRING),
+        p::Member::new("ModelDataSource", &KIND_MODEL_DATA_SOURCE),
+        p::Member::new(
+            "AdditionalModelDataSources",
+            &KIND_ADDITIONAL_MODEL_DATA_SOURCES,
+        ),
+        p::Member::new("Environment", &KIND_ENVIRONMENT_MAP),
+        p::Member::new("ModelPackageName", &p::STRING),
+        p::Member::new("InferenceSpecificationName", &p::STRING),
+        p::Member::new("MultiModelConfig", &KIND_MULTI_MODEL_CONFIG),
+        p::Member::new("ContainerMetricsConfig", &KIND_CONTAINER_METRICS_CONFIG),
+    ];
+    static KIND_CONTAINER_DEFINITION: p::Kind = p::Kind::Structure(&CONTAINER_DEFINITION);
+
+    static LIST_CONTAINER_DEFINITION_LIST: p::ListShape = p::ListShape {
+        member: &KIND_CONTAINER_DEFINITION,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_CONTAINER_DEFINITION_LIST: p::Kind = p::Kind::List(&LIST_CONTAINER_DEFINITION_LIST);
+    /// botocore shape `ContainerMetricsConfig`.
+    pub static CONTAINER_METRICS_CONFIG: p::StructShape = p::StructShape {
+        name: "ContainerMetricsConfig",
+        members: &MEMBERS_CONTAINER_METRICS_CONFIG,
+    };
+    static MEMBERS_CONTAINER_METRICS_CONFIG: [p::Member; 1] = [p::Member::new(
+        "MetricsEndpoints",
+        &KIND_METRICS_ENDPOINT_LIST,
+    )];
+    static KIND_CONTAINER_METRICS_CONFIG: p::Kind = p::Kind::Structure(&CONTAINER_METRICS_CONFIG);
+
+    /// botocore shape `CreateEndpointConfigInput`.
+    pub static CREATE_ENDPOINT_CONFIG_INPUT: p::StructShape = p::StructShape {
+        name: "CreateEndpointConfigInput",
+        members: &MEMBERS_CREATE_ENDPOINT_CONFIG_INPUT,
+    };
+    static MEMBERS_CREATE_ENDPOINT_CONFIG_INPUT: [p::Member; 13] = [
+        p::Member::new("EndpointConfigName", &p::STRING),
+        p::Member::new("ProductionVariants", &KIND_PRODUCTION_VARIANT_LIST),
+        p::Member::new("DataCaptureConfig", &KIND_DATA_CAPTURE_CONFIG),
+        p::Member::new("Tags", &KIND_TAG_LIST),
+        p::Member::new("KmsKeyId", &p::STRING),
+        p::Member::new("AsyncInferenceConfig", &KIND_ASYNC_INFERENCE_CONFIG),
+        p::Member::new("ExplainerConfig", &KIND_EXPLAINER_CONFIG),
+        p::Member::new("ShadowProductionVariants", &KIND_PRODUCTION_VARIANT_LIST),
+        p::Member::new("ExecutionRoleArn", &p::STRING),
+        p::Member::new("VpcConfig", &KIND_VPC_CONFIG),
+        p::Member::new("EnableNetworkIsolation", &p::BOOLEAN),
+        p::Member::new("MetricsConfig", &KIND_METRICS_CONFIG),
+        p::Member::new(
+            "CrossRegionTrafficConfig",
+            &KIND_CROSS_REGION_TRAFFIC_CONFIG,
+        ),
+    ];
+
+    /// botocore shape `CreateEndpointConfigOutput`.
+    pub static CREATE_ENDPOINT_CONFIG_OUTPUT: p::StructShape = p::StructShape {
+        name: "CreateEndpointConfigOutput",
+        members: &MEMBERS_CREATE_ENDPOINT_CONFIG_OUTPUT,
+    };
+    static MEMBERS_CREATE_ENDPOINT_CONFIG_OUTPUT: [p::Member; 1] =
+        [p::Member::new("EndpointConfigArn", &p::STRING)];
+
+    /// botocore shape `CreateEndpointInput`.
+    pub static CREATE_ENDPOINT_INPUT: p::StructShape = p::StructShape {
+        name: "CreateEndpointInput",
+        members: &MEMBERS_CREATE_ENDPOINT_INPUT,
+    };
+    static MEMBERS_CREATE_ENDPOINT_INPUT: [p::Member; 4] = [
+        p::Member::new("EndpointName", &p::STRING),
+        p::Member::new("EndpointConfigName", &p::STRING),
+        p::Member::new("DeploymentConfig", &KIND_DEPLOYMENT_CONFIG),
+        p::Member::new("Tags", &KIND_TAG_LIST),
+    ];
+
+    /// botocore shape `CreateEndpointOutput`.
+    pub static CREATE_ENDPOINT_OUTPUT: p::StructShape = p::StructShape {
+        name: "CreateEndpointOutput",
+        members: &MEMBERS_CREATE_ENDPOINT_OUTPUT,
+    };
+    static MEMBERS_CREATE_ENDPOINT_OUTPUT: [p::Member; 1] =
+        [p::Member::new("EndpointArn", &p::STRING)];
+
+    /// botocore shape `CreateModelInput`.
+    pub static CREATE_MODEL_INPUT: p::StructShape = p::StructShape {
+        name: "CreateModelInput",
+        members: &MEMBERS_CREATE_MODEL_INPUT,
+    };
+    static MEMBERS_CREATE_MODEL_INPUT: [p::Member; 8] = [
+        p::Member::new("ModelName", &p::STRING),
+        p::Member::new("PrimaryContainer", &KIND_CONTAINER_DEFINITION),
+        p::Member::new("Containers", &KIND_CONTAINER_DEFINITION_LIST),
+        p::Member::new("InferenceExecutionConfig", &KIND_INFERENCE_EXECUTION_CONFIG),
+        p::Member::new("ExecutionRoleArn", &p::STRING),
+        p::Member::new("Tags", &KIND_TAG_LIST),
+        p::Member::new("VpcConfig", &KIND_VPC_CONFIG),
+        p::Member::new("EnableNetworkIsolation", &p::BOOLEAN),
+    ];
+
+    /// botocore shape `CreateModelOutput`.
+    pub static CREATE_MODEL_OUTPUT: p::StructShape = p::StructShape {
+        name: "CreateModelOutput",
+        members: &MEMBERS_CREATE_MODEL_OUTPUT,
+    };
+    static MEMBERS_CREATE_MODEL_OUTPUT: [p::Member; 1] = [p::Member::new("ModelArn", &p::STRING)];
+
+    /// botocore shape `CrossRegionTrafficConfig`.
+    pub static CROSS_REGION_TRAFFIC_CONFIG: p::StructShape = p::StructShape {
+        name: "CrossRegionTrafficConfig",
+        members: &MEMBERS_CROSS_REGION_TRAFFIC_CONFIG,
+    };
+    static MEMBERS_CROSS_REGION_TRAFFIC_CONFIG: [p::Member; 2] = [
+        p::Member::new("MaxInvocationsPerSecondPerInstance", &p::INTEGER),
+        p::Member::new("MaxCrossRegionPercentPerEndpoint", &p::INTEGER),
+    ];
+    static KIND_CROSS_REGION_TRAFFIC_CONFIG: p::Kind =
+        p::Kind::Structure(&CROSS_REGION_TRAFFIC_CONFIG);
+
+    static LIST_CSV_CONTENT_TYPES: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_CSV_CONTENT_TYPES: p::Kind = p::Kind::List(&LIST_CSV_CONTENT_TYPES);
+    /// botocore shape `DataCaptureConfig`.
+    pub static DATA_CAPTURE_CONFIG: p::StructShape = p::StructShape {
+        name: "DataCaptureConfig",
+        members: &MEMBERS_DATA_CAPTURE_CONFIG,
+    };
+    static MEMBERS_DATA_CAPTURE_CONFIG: [p::Member; 6] = [
+        p::Member::new("EnableCapture", &p::BOOLEAN),
+        p::Member::new("InitialSamplingPercentage", &p::INTEGER),
+        p::Member::new("DestinationS3Uri", &p::STRING),
+        p::Member::new("KmsKeyId", &p::STRING),
+        p::Member::new("CaptureOptions", &KIND_CAPTURE_OPTION_LIST),
+        p::Member::new(
+            "CaptureContentTypeHeader",
+            &KIND_CAPTURE_CONTENT_TYPE_HEADER,
+        ),
+    ];
+    static KIND_DATA_CAPTURE_CONFIG: p::Kind = p::Kind::Structure(&DATA_CAPTURE_CONFIG);
+
+    /// botocore shape `DataCaptureConfigSummary`.
+    pub static DATA_CAPTURE_CONFIG_SUMMARY: p::StructShape = p::StructShape {
+        name: "DataCaptureConfigSummary",
+        members: &MEMBERS_DATA_CAPTURE_CONFIG_SUMMARY,
+    };
+    static MEMBERS_DATA_CAPTURE_CONFIG_SUMMARY: [p::Member; 5] = [
+        p::Member::new("EnableCapture", &p::BOOLEAN),
+        p::Member::new("CaptureStatus", &p::STRING),
+        p::Member::new("CurrentSamplingPercentage", &p::INTEGER),
+        p::Member::new("DestinationS3Uri", &p::STRING),
+        p::Member::new("KmsKeyId", &p::STRING),
+    ];
+    static KIND_DATA_CAPTURE_CONFIG_SUMMARY: p::Kind =
+        p::Kind::Structure(&DATA_CAPTURE_CONFIG_SUMMARY);
+
+    /// botocore shape `DeleteEndpointConfigInput`.
+    pub static DELETE_ENDPOINT_CONFIG_INPUT: p::StructShape = p::StructShape {
+        name: "DeleteEndpointConfigInput",
+        members: &MEMBERS_DELETE_ENDPOINT_CONFIG_INPUT,
+    };
+    static MEMBERS_DELETE_ENDPOINT_CONFIG_INPUT: [p::Member; 1] =
+        [p::Member::new("EndpointConfigName", &p::STRING)];
+
+    /// botocore shape `DeleteEndpointInput`.
+    pub static DELETE_ENDPOINT_INPUT: p::StructShape = p::StructShape {
+        name: "DeleteEndpointInput",
+        members: &MEMBERS_DELETE_ENDPOINT_INPUT,
+    };
+    static MEMBERS_DELETE_ENDPOINT_INPUT: [p::Member; 1] =
+        [p::Member::new("EndpointName", &p::STRING)];
+
+    /// botocore shape `DeleteModelInput`.
+    pub static DELETE_MODEL_INPUT: p::StructShape = p::StructShape {
+        name: "DeleteModelInput",
+        members: &MEMBERS_DELETE_MODEL_INPUT,
+    };
+    static MEMBERS_DELETE_MODEL_INPUT: [p::Member; 1] = [p::Member::new("ModelName", &p::STRING)];
+
+    /// botocore shape `DeleteTagsInput`.
+    pub static DELETE_TAGS_INPUT: p::StructShape = p::StructShape {
+        name: "DeleteTagsInput",
+        members: &MEMBERS_DELETE_TAGS_INPUT,
+    };
+    static MEMBERS_DELETE_TAGS_INPUT: [p::Member; 2] = [
+        p::Member::new("ResourceArn", &p::STRING),
+        p::Member::new("TagKeys", &KIND_TAG_KEY_LIST),
+    ];
+
+    /// botocore shape `DeleteTagsOutput`.
+    pub static DELETE_TAGS_OUTPUT: p::StructShape = p::StructShape {
+        name: "DeleteTagsOutput",
+        members: &MEMBERS_DELETE_TAGS_OUTPUT,
+    };
+    static MEMBERS_DELETE_TAGS_OUTPUT: [p::Member; 0] = [];
+
+    /// botocore shape `DeployedImage`.
+    pub static DEPLOYED_IMAGE: p::StructShape = p::StructShape {
+        name: "DeployedImage",
+        members: &MEMBERS_DEPLOYED_IMAGE,
+    };
+    static MEMBERS_DEPLOYED_IMAGE: [p::Member; 3] = [
+        p::Member::new("SpecifiedImage", &p::STRING),
+        p::Member::new("ResolvedImage", &p::STRING),
+        p::Member::new("ResolutionTime", &p::TIMESTAMP),
+    ];
+    static KIND_DEPLOYED_IMAGE: p::Kind = p::Kind::Structure(&DEPLOYED_IMAGE);
+
+    static LIST_DEPLOYED_IMAGES: p::ListShape = p::ListShape {
+        member: &KIND_DEPLOYED_IMAGE,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_DEPLOYED_IMAGES: p::Kind = p::Kind::List(&LIST_DEPLOYED_IMAGES);
+    /// botocore shape `DeploymentConfig`.
+    pub static DEPLOYMENT_CONFIG: p::StructShape = p::StructShape {
+        name: "DeploymentConfig",
+        members: &MEMBERS_DEPLOYMENT_CONFIG,
+    };
+    static MEMBERS_DEPLOYMENT_CONFIG: [p::Member; 3] = [
+        p::Member::new("BlueGreenUpdatePolicy", &KIND_BLUE_GREEN_UPDATE_POLICY),
+        p::Member::new("RollingUpdatePolicy", &KIND_ROLLING_UPDATE_POLICY),
+        p::Member::new("AutoRollbackConfiguration", &KIND_AUTO_ROLLBACK_CONFIG),
+    ];
+    static KIND_DEPLOYMENT_CONFIG: p::Kind = p::Kind::Structure(&DEPLOYMENT_CONFIG);
+
+    /// botocore shape `DeploymentRecommendation`.
+    pub static DEPLOYMENT_RECOMMENDATION: p::StructShape = p::StructShape {
+        name: "DeploymentRecommendation",
+        members: &MEMBERS_DEPLOYMENT_RECOMMENDATION,
+    };
+    static MEMBERS_DEPLOYMENT_RECOMMENDATION: [p::Member; 2] = [
+        p::Member::new("RecommendationStatus", &p::STRING),
+        p::Member::new(
+            "RealTimeInferenceRecommendations",
+            &KIND_REAL_TIME_INFERENCE_RECOMMENDATIONS,
+        ),
+    ];
+    static KIND_DEPLOYMENT_RECOMMENDATION: p::Kind = p::Kind::Structure(&DEPLOYMENT_RECOMMENDATION);
+
+    /// botocore shape `DescribeEndpointConfigInput`.
+    pub static DESCRIBE_ENDPOINT_CONFIG_INPUT: p::StructShape = p::StructShape {
+        name: "DescribeEndpointConfigInput",
+        members: &MEMBERS_DESCRIBE_ENDPOINT_CONFIG_INPUT,
+    };
+    static MEMBERS_DESCRIBE_ENDPOINT_CONFIG_INPUT: [p::Member; 1] =
+        [p::Member::new("EndpointConfigName", &p::STRING)];
+
+    /// botocore shape `DescribeEndpointConfigOutput`.
+    pub static DESCRIBE_ENDPOINT_CONFIG_OUTPUT: p::StructShape = p::StructShape {
+        name: "DescribeEndpointConfigOutput",
+        members: &MEMBERS_DESCRIBE_ENDPOINT_CONFIG_OUTPUT,
+    };
+    static MEMBERS_DESCRIBE_ENDPOINT_CONFIG_OUTPUT: [p::Member; 14] = [
+        p::Member::new("EndpointConfigName", &p::STRING),
+        p::Member::new("EndpointConfigArn", &p::STRING),
+        p::Member::new("ProductionVariants", &KIND_PRODUCTION_VARIANT_LIST),
+        p::Member::new("DataCaptureConfig", &KIND_DATA_CAPTURE_CONFIG),
+        p::Member::new("KmsKeyId", &p::STRING),
+        p::Member::new("CreationTime", &p::TIMESTAMP),
+        p::Member::new("AsyncInferenceConfig", &KIND_ASYNC_INFERENCE_CONFIG),
+        p::Member::new("ExplainerConfig", &KIND_EXPLAINER_CONFIG),
+        p::Member::new("ShadowProductionVariants", &KIND_PRODUCTION_VARIANT_LIST),
+        p::Member::new("ExecutionRoleArn", &p::STRING),
+        p::Member::new("VpcConfig", &KIND_VPC_CONFIG),
+        p::Member::new("EnableNetworkIsolation", &p::BOOLEAN),
+        p::Member::new("MetricsConfig", &KIND_METRICS_CONFIG),
+        p::Member::new(
+            "CrossRegionTrafficConfig",
+            &KIND_CROSS_REGION_TRAFFIC_CONFIG,
+        ),
+    ];
+
+    /// botocore shape `DescribeEndpointInput`.
+    pub static DESCRIBE_ENDPOINT_INPUT: p::StructShape = p::StructShape {
+        name: "DescribeEndpointInput",
+        members: &MEMBERS_DESCRIBE_ENDPOINT_INPUT,
+    };
+    static MEMBERS_DESCRIBE_ENDPOINT_INPUT: [p::Member; 1] =
+        [p::Member::new("EndpointName", &p::STRING)];
+
+    /// botocore shape `DescribeEndpointOutput`.
+    pub static DESCRIBE_ENDPOINT_OUTPUT: p::StructShape = p::StructShape {
+        name: "DescribeEndpointOutput",
+        members: &MEMBERS_DESCRIBE_ENDPOINT_OUTPUT,
+    };
+    static MEMBERS_DESCRIBE_ENDPOINT_OUTPUT: [p::Member; 16] = [
+        p::Member::new("EndpointName", &p::STRING),
+        p::Member::new("EndpointArn", &p::STRING),
+        p::Member::new("EndpointConfigName", &p::STRING),
+        p::Member::new("ProductionVariants", &KIND_PRODUCTION_VARIANT_SUMMARY_LIST),
+        p::Member::new("DataCaptureConfig", &KIND_DATA_CAPTURE_CONFIG_SUMMARY),
+        p::Member::new("EndpointStatus", &p::STRING),
+        p::Member::new("FailureReason", &p::STRING),
+        p::Member::new("CreationTime", &p::TIMESTAMP),
+        p::Member::new("LastModifiedTime", &p::TIMESTAMP),
+        p::Member::new("LastDeploymentConfig", &KIND_DEPLOYMENT_CONFIG),
+        p::Member::new("AsyncInferenceConfig", &KIND_ASYNC_INFERENCE_CONFIG),
+        p::Member::new("PendingDeploymentSummary", &KIND_PENDING_DEPLOYMENT_SUMMARY),
+        p::Member::new("ExplainerConfig", &KIND_EXPLAINER_CONFIG),
+        p::Member::new(
+            "ShadowProductionVariants",
+            &KIND_PRODUCTION_VARIANT_SUMMARY_LIST,
+        ),
+        p::Member::new("MetricsConfig", &KIND_METRICS_CONFIG),
+        p::Member::new(
+            "CrossRegionTrafficConfig",
+            &KIND_CROSS_REGION_TRAFFIC_CONFIG,
+        ),
+    ];
+
+    /// botocore shape `DescribeModelInput`.
+    pub static DESCRIBE_MODEL_INPUT: p::StructShape = p::StructShape {
+        name: "DescribeModelInput",
+        members: &MEMBERS_DESCRIBE_MODEL_INPUT,
+    };
+    static MEMBERS_DESCRIBE_MODEL_INPUT: [p::Member; 1] = [p::Member::new("ModelName", &p::STRING)];
+
+    /// botocore shape `DescribeModelOutput`.
+    pub static DESCRIBE_MODEL_OUTPUT: p::StructShape = p::StructShape {
+        name: "DescribeModelOutput",
+        members: &MEMBERS_DESCRIBE_MODEL_OUTPUT,
+    };
+    static MEMBERS_DESCRIBE_MODEL_OUTPUT: [p::Member; 10] = [
+        p::Member::new("ModelName", &p::STRING),
+        p::Member::new("PrimaryContainer", &KIND_CONTAINER_DEFINITION),
+        p::Member::new("Containers", &KIND_CONTAINER_DEFINITION_LIST),
+        p::Member::new("InferenceExecutionConfig", &KIND_INFERENCE_EXECUTION_CONFIG),
+        p::Member::new("ExecutionRoleArn", &p::STRING),
+        p::Member::new("VpcConfig", &KIND_VPC_CONFIG),
+        p::Member::new("CreationTime", &p::TIMESTAMP),
+        p::Member::new("ModelArn", &p::STRING),
+        p::Member::new("EnableNetworkIsolation", &p::BOOLEAN),
+        p::Member::new("DeploymentRecommendation", &KIND_DEPLOYMENT_RECOMMENDATION),
+    ];
+
+    /// botocore shape `DesiredWeightAndCapacity`.
+    pub static DESIRED_WEIGHT_AND_CAPACITY: p::StructShape = p::StructShape {
+        name: "DesiredWeightAndCapacity",
+        members: &MEMBERS_DESIRED_WEIGHT_AND_CAPACITY,
+    };
+    static MEMBERS_DESIRED_WEIGHT_AND_CAPACITY: [p::Member; 4] = [
+        p::Member::new("VariantName", &p::STRING),
+        p::Member::new("DesiredWeight", &p::DOUBLE),
+        p::Member::new("DesiredInstanceCount", &p::INTEGER),
+        p::Member::new(
+            "ServerlessUpdateConfig",
+            &KIND_PRODUCTION_VARIANT_SERVERLESS_UPDATE_CONFIG,
+        ),
+    ];
+    static KIND_DESIRED_WEIGHT_AND_CAPACITY: p::Kind =
+        p::Kind::Structure(&DESIRED_WEIGHT_AND_CAPACITY);
+
+    static LIST_DESIRED_WEIGHT_AND_CAPACITY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_DESIRED_WEIGHT_AND_CAPACITY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_DESIRED_WEIGHT_AND_CAPACITY_LIST: p::Kind =
+        p::Kind::List(&LIST_DESIRED_WEIGHT_AND_CAPACITY_LIST);
+    /// botocore shape `Ec2CapacityReservation`.
+    pub static EC2_CAPACITY_RESERVATION: p::StructShape = p::StructShape {
+        name: "Ec2CapacityReservation",
+        members: &MEMBERS_EC2_CAPACITY_RESERVATION,
+    };
+    static MEMBERS_EC2_CAPACITY_RESERVATION: [p::Member; 4] = [
+        p::Member::new("Ec2CapacityReservationId", &p::STRING),
+        p::Member::new("TotalInstanceCount", &p::INTEGER),
+        p::Member::new("AvailableInstanceCount", &p::INTEGER),
+        p::Member::new("UsedByCurrentEndpoint", &p::INTEGER),
+    ];
+    static KIND_EC2_CAPACITY_RESERVATION: p::Kind = p::Kind::Structure(&EC2_CAPACITY_RESERVATION);
+
+    static LIST_EC2_CAPACITY_RESERVATIONS_LIST: p::ListShape = p::ListShape {
+        member: &KIND_EC2_CAPACITY_RESERVATION,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_EC2_CAPACITY_RESERVATIONS_LIST: p::Kind =
+        p::Kind::List(&LIST_EC2_CAPACITY_RESERVATIONS_LIST);
+    /// botocore shape `EndpointConfigSummary`.
+    pub static ENDPOINT_CONFIG_SUMMARY: p::StructShape = p::StructShape {
+        name: "EndpointConfigSummary",
+        members: &MEMBERS_ENDPOINT_CONFIG_SUMMARY,
+    };
+    static MEMBERS_ENDPOINT_CONFIG_SUMMARY: [p::Member; 3] = [
+        p::Member::new("EndpointConfigName", &p::STRING),
+        p::Member::new("EndpointConfigArn", &p::STRING),
+        p::Member::new("CreationTime", &p::TIMESTAMP),
+    ];
+    static KIND_ENDPOINT_CONFIG_SUMMARY: p::Kind = p::Kind::Structure(&ENDPOINT_CONFIG_SUMMARY);
+
+    static LIST_ENDPOINT_CONFIG_SUMMARY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_ENDPOINT_CONFIG_SUMMARY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ENDPOINT_CONFIG_SUMMARY_LIST: p::Kind =
+        p::Kind::List(&LIST_ENDPOINT_CONFIG_SUMMARY_LIST);
+    /// botocore shape `EndpointSummary`.
+    pub static ENDPOINT_SUMMARY: p::StructShape = p::StructShape {
+        name: "EndpointSummary",
+        members: &MEMBERS_ENDPOINT_SUMMARY,
+    };
+    static MEMBERS_ENDPOINT_SUMMARY: [p::Member; 5] = [
+        p::Member::new("EndpointName", &p::STRING),
+        p::Member::new("EndpointArn", &p::STRING),
+        p::Member::new("CreationTime", &p::TIMESTAMP),
+        p::Member::new("LastModifiedTime", &p::TIMESTAMP),
+        p::Member::new("EndpointStatus", &p::STRING),
+    ];
+    static KIND_ENDPOINT_SUMMARY: p::Kind = p::Kind::Structure(&ENDPOINT_SUMMARY);
+
+    static LIST_ENDPOINT_SUMMARY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_ENDPOINT_SUMMARY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_ENDPOINT_SUMMARY_LIST: p::Kind = p::Kind::List(&LIST_ENDPOINT_SUMMARY_LIST);
+    static MAP_ENVIRONMENT_MAP: p::MapShape = p::MapShape {
+        key: &p::STRING,
+        value: &p::STRING,
+        key_name: "key",
+        value_name: "value",
+        flattened: false,
+    };
+    static KIND_ENVIRONMENT_MAP: p::Kind = p::Kind::Map(&MAP_ENVIRONMENT_MAP);
+    /// botocore shape `ExplainerConfig`.
+    pub static EXPLAINER_CONFIG: p::StructShape = p::StructShape {
+        name: "ExplainerConfig",
+        members: &MEMBERS_EXPLAINER_CONFIG,
+    };
+    static MEMBERS_EXPLAINER_CONFIG: [p::Member; 1] = [p::Member::new(
+        "ClarifyExplainerConfig",
+        &KIND_CLARIFY_EXPLAINER_CONFIG,
+    )];
+    static KIND_EXPLAINER_CONFIG: p::Kind = p::Kind::Structure(&EXPLAINER_CONFIG);
+
+    /// botocore shape `ImageConfig`.
+    pub static IMAGE_CONFIG: p::StructShape = p::StructShape {
+        name: "ImageConfig",
+        members: &MEMBERS_IMAGE_CONFIG,
+    };
+    static MEMBERS_IMAGE_CONFIG: [p::Member; 2] = [
+        p::Member::new("RepositoryAccessMode", &p::STRING),
+        p::Member::new("RepositoryAuthConfig", &KIND_REPOSITORY_AUTH_CONFIG),
+    ];
+    static KIND_IMAGE_CONFIG: p::Kind = p::Kind::Structure(&IMAGE_CONFIG);
+
+    /// botocore shape `InferenceExecutionConfig`.
+    pub static INFERENCE_EXECUTION_CONFIG: p::StructShape = p::StructShape {
+        name: "InferenceExecutionConfig",
+        members: &MEMBERS_INFERENCE_EXECUTION_CONFIG,
+    };
+    static MEMBERS_INFERENCE_EXECUTION_CONFIG: [p::Member; 1] =
+        [p::Member::new("Mode", &p::STRING)];
+    static KIND_INFERENCE_EXECUTION_CONFIG: p::Kind =
+        p::Kind::Structure(&INFERENCE_EXECUTION_CONFIG);
+
+    /// botocore shape `InferenceHubAccessConfig`.
+    pub static INFERENCE_HUB_ACCESS_CONFIG: p::StructShape = p::StructShape {
+        name: "InferenceHubAccessConfig",
+        members: &MEMBERS_INFERENCE_HUB_ACCESS_CONFIG,
+    };
+    static MEMBERS_INFERENCE_HUB_ACCESS_CONFIG: [p::Member; 1] =
+        [p::Member::new("HubContentArn", &p::STRING)];
+    static KIND_INFERENCE_HUB_ACCESS_CONFIG: p::Kind =
+        p::Kind::Structure(&INFERENCE_HUB_ACCESS_CONFIG);
+
+    /// botocore shape `InstancePool`.
+    pub static INSTANCE_POOL: p::StructShape = p::StructShape {
+        name: "InstancePool",
+        members: &MEMBERS_INSTANCE_POOL,
+    };
+    static MEMBERS_INSTANCE_POOL: [p::Member; 3] = [
+        p::Member::new("InstanceType", &p::STRING),
+        p::Member::new("ModelNameOverride", &p::STRING),
+        p::Member::new("Priority", &p::INTEGER),
+    ];
+    static KIND_INSTANCE_POOL: p::Kind = p::Kind::Structure(&INSTANCE_POOL);
+
+    static LIST_INSTANCE_POOL_LIST: p::ListShape = p::ListShape {
+        member: &KIND_INSTANCE_POOL,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_INSTANCE_POOL_LIST: p::Kind = p::Kind::List(&LIST_INSTANCE_POOL_LIST);
+    /// botocore shape `InstancePoolSummary`.
+    pub static INSTANCE_POOL_SUMMARY: p::StructShape = p::StructShape {
+        name: "InstancePoolSummary",
+        members: &MEMBERS_INSTANCE_POOL_SUMMARY,
+    };
+    static MEMBERS_INSTANCE_POOL_SUMMARY: [p::Member; 2] = [
+        p::Member::new("InstanceType", &p::STRING),
+        p::Member::new("CurrentInstanceCount", &p::INTEGER),
+    ];
+    static KIND_INSTANCE_POOL_SUMMARY: p::Kind = p::Kind::Structure(&INSTANCE_POOL_SUMMARY);
+
+    static LIST_INSTANCE_POOL_SUMMARY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_INSTANCE_POOL_SUMMARY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_INSTANCE_POOL_SUMMARY_LIST: p::Kind =
+        p::Kind::List(&LIST_INSTANCE_POOL_SUMMARY_LIST);
+    static LIST_JSON_CONTENT_TYPES: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_JSON_CONTENT_TYPES: p::Kind = p::Kind::List(&LIST_JSON_CONTENT_TYPES);
+    /// botocore shape `ListEndpointConfigsInput`.
+    pub static LIST_ENDPOINT_CONFIGS_INPUT: p::StructShape = p::StructShape {
+        name: "ListEndpointConfigsInput",
+        members: &MEMBERS_LIST_ENDPOINT_CONFIGS_INPUT,
+    };
+    static MEMBERS_LIST_ENDPOINT_CONFIGS_INPUT: [p::Member; 7] = [
+        p::Member::new("SortBy", &p::STRING),
+        p::Member::new("SortOrder", &p::STRING),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("MaxResults", &p::INTEGER),
+        p::Member::new("NameContains", &p::STRING),
+        p::Member::new("CreationTimeBefore", &p::TIMESTAMP),
+        p::Member::new("CreationTimeAfter", &p::TIMESTAMP),
+    ];
+
+    /// botocore shape `ListEndpointConfigsOutput`.
+    pub static LIST_ENDPOINT_CONFIGS_OUTPUT: p::StructShape = p::StructShape {
+        name: "ListEndpointConfigsOutput",
+        members: &MEMBERS_LIST_ENDPOINT_CONFIGS_OUTPUT,
+    };
+    static MEMBERS_LIST_ENDPOINT_CONFIGS_OUTPUT: [p::Member; 2] = [
+        p::Member::new("EndpointConfigs", &KIND_ENDPOINT_CONFIG_SUMMARY_LIST),
+        p::Member::new("NextToken", &p::STRING),
+    ];
+
+    /// botocore shape `ListEndpointsInput`.
+    pub static LIST_ENDPOINTS_INPUT: p::StructShape = p::StructShape {
+        name: "ListEndpointsInput",
+        members: &MEMBERS_LIST_ENDPOINTS_INPUT,
+    };
+    static MEMBERS_LIST_ENDPOINTS_INPUT: [p::Member; 10] = [
+        p::Member::new("SortBy", &p::STRING),
+        p::Member::new("SortOrder", &p::STRING),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("MaxResults", &p::INTEGER),
+        p::Member::new("NameContains", &p::STRING),
+        p::Member::new("CreationTimeBefore", &p::TIMESTAMP),
+        p::Member::new("CreationTimeAfter", &p::TIMESTAMP),
+        p::Member::new("LastModifiedTimeBefore", &p::TIMESTAMP),
+        p::Member::new("LastModifiedTimeAfter", &p::TIMESTAMP),
+        p::Member::new("StatusEquals", &p::STRING),
+    ];
+
+    /// botocore shape `ListEndpointsOutput`.
+    pub static LIST_ENDPOINTS_OUTPUT: p::StructShape = p::StructShape {
+        name: "ListEndpointsOutput",
+        members: &MEMBERS_LIST_ENDPOINTS_OUTPUT,
+    };
+    static MEMBERS_LIST_ENDPOINTS_OUTPUT: [p::Member; 2] = [
+        p::Member::new("Endpoints", &KIND_ENDPOINT_SUMMARY_LIST),
+        p::Member::new("NextToken", &p::STRING),
+    ];
+
+    /// botocore shape `ListModelsInput`.
+    pub static LIST_MODELS_INPUT: p::StructShape = p::StructShape {
+        name: "ListModelsInput",
+        members: &MEMBERS_LIST_MODELS_INPUT,
+    };
+    static MEMBERS_LIST_MODELS_INPUT: [p::Member; 7] = [
+        p::Member::new("SortBy", &p::STRING),
+        p::Member::new("SortOrder", &p::STRING),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("MaxResults", &p::INTEGER),
+        p::Member::new("NameContains", &p::STRING),
+        p::Member::new("CreationTimeBefore", &p::TIMESTAMP),
+        p::Member::new("CreationTimeAfter", &p::TIMESTAMP),
+    ];
+
+    /// botocore shape `ListModelsOutput`.
+    pub static LIST_MODELS_OUTPUT: p::StructShape = p::StructShape {
+        name: "ListModelsOutput",
+        members: &MEMBERS_LIST_MODELS_OUTPUT,
+    };
+    static MEMBERS_LIST_MODELS_OUTPUT: [p::Member; 2] = [
+        p::Member::new("Models", &KIND_MODEL_SUMMARY_LIST),
+        p::Member::new("NextToken", &p::STRING),
+    ];
+
+    /// botocore shape `ListTagsInput`.
+    pub static LIST_TAGS_INPUT: p::StructShape = p::StructShape {
+        name: "ListTagsInput",
+        members: &MEMBERS_LIST_TAGS_INPUT,
+    };
+    static MEMBERS_LIST_TAGS_INPUT: [p::Member; 3] = [
+        p::Member::new("ResourceArn", &p::STRING),
+        p::Member::new("NextToken", &p::STRING),
+        p::Member::new("MaxResults", &p::INTEGER),
+    ];
+
+    /// botocore shape `ListTagsOutput`.
+    pub static LIST_TAGS_OUTPUT: p::StructShape = p::StructShape {
+        name: "ListTagsOutput",
+        members: &MEMBERS_LIST_TAGS_OUTPUT,
+    };
+    static MEMBERS_LIST_TAGS_OUTPUT: [p::Member; 2] = [
+        p::Member::new("Tags", &KIND_TAG_LIST),
+        p::Member::new("NextToken", &p::STRING),
+    ];
+
+    /// botocore shape `MetricsConfig`.
+    pub static METRICS_CONFIG: p::StructShape = p::StructShape {
+        name: "MetricsConfig",
+        members: &MEMBERS_METRICS_CONFIG,
+    };
+    static MEMBERS_METRICS_CONFIG: [p::Member; 3] = [
+        p::Member::new("EnableEnhancedMetrics", &p::BOOLEAN),
+        p::Member::new("EnableDetailedObservability", &p::BOOLEAN),
+        p::Member::new("MetricPublishFrequencyInSeconds", &p::INTEGER),
+    ];
+    static KIND_METRICS_CONFIG: p::Kind = p::Kind::Structure(&METRICS_CONFIG);
+
+    /// botocore shape `MetricsEndpoint`.
+    pub static METRICS_ENDPOINT: p::StructShape = p::StructShape {
+        name: "MetricsEndpoint",
+        members: &MEMBERS_METRICS_ENDPOINT,
+    };
+    static MEMBERS_METRICS_ENDPOINT: [p::Member; 2] = [
+        p::Member::new("MetricsEndpointPath", &p::STRING),
+        p::Member::new("MetricPublishFrequencyInSeconds", &p::INTEGER),
+    ];
+    static KIND_METRICS_ENDPOINT: p::Kind = p::Kind::Structure(&METRICS_ENDPOINT);
+
+    static LIST_METRICS_ENDPOINT_LIST: p::ListShape = p::ListShape {
+        member: &KIND_METRICS_ENDPOINT,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_METRICS_ENDPOINT_LIST: p::Kind = p::Kind::List(&LIST_METRICS_ENDPOINT_LIST);
+    /// botocore shape `ModelAccessConfig`.
+    pub static MODEL_ACCESS_CONFIG: p::StructShape = p::StructShape {
+        name: "ModelAccessConfig",
+        members: &MEMBERS_MODEL_ACCESS_CONFIG,
+    };
+    static MEMBERS_MODEL_ACCESS_CONFIG: [p::Member; 1] =
+        [p::Member::new("AcceptEula", &p::BOOLEAN)];
+    static KIND_MODEL_ACCESS_CONFIG: p::Kind = p::Kind::Structure(&MODEL_ACCESS_CONFIG);
+
+    /// botocore shape `ModelDataSource`.
+    pub static MODEL_DATA_SOURCE: p::StructShape = p::StructShape {
+        name: "ModelDataSource",
+        members: &MEMBERS_MODEL_DATA_SOURCE,
+    };
+    static MEMBERS_MODEL_DATA_SOURCE: [p::Member; 1] =
+        [p::Member::new("S3DataSource", &KIND_S3_MODEL_DATA_SOURCE)];
+    static KIND_MODEL_DATA_SOURCE: p::Kind = p::Kind::Structure(&MODEL_DATA_SOURCE);
+
+    /// botocore shape `ModelSummary`.
+    pub static MODEL_SUMMARY: p::StructShape = p::StructShape {
+        name: "ModelSummary",
+        members: &MEMBERS_MODEL_SUMMARY,
+    };
+    static MEMBERS_MODEL_SUMMARY: [p::Member; 3] = [
+        p::Member::new("ModelName", &p::STRING),
+        p::Member::new("ModelArn", &p::STRING),
+        p::Member::new("CreationTime", &p::TIMESTAMP),
+    ];
+    static KIND_MODEL_SUMMARY: p::Kind = p::Kind::Structure(&MODEL_SUMMARY);
+
+    static LIST_MODEL_SUMMARY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_MODEL_SUMMARY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_MODEL_SUMMARY_LIST: p::Kind = p::Kind::List(&LIST_MODEL_SUMMARY_LIST);
+    /// botocore shape `MultiModelConfig`.
+    pub static MULTI_MODEL_CONFIG: p::StructShape = p::StructShape {
+        name: "MultiModelConfig",
+        members: &MEMBERS_MULTI_MODEL_CONFIG,
+    };
+    static MEMBERS_MULTI_MODEL_CONFIG: [p::Member; 1] =
+        [p::Member::new("ModelCacheSetting", &p::STRING)];
+    static KIND_MULTI_MODEL_CONFIG: p::Kind = p::Kind::Structure(&MULTI_MODEL_CONFIG);
+
+    /// botocore shape `PendingDeploymentSummary`.
+    pub static PENDING_DEPLOYMENT_SUMMARY: p::StructShape = p::StructShape {
+        name: "PendingDeploymentSummary",
+        members: &MEMBERS_PENDING_DEPLOYMENT_SUMMARY,
+    };
+    static MEMBERS_PENDING_DEPLOYMENT_SUMMARY: [p::Member; 4] = [
+        p::Member::new("EndpointConfigName", &p::STRING),
+        p::Member::new(
+            "ProductionVariants",
+            &KIND_PENDING_PRODUCTION_VARIANT_SUMMARY_LIST,
+        ),
+        p::Member::new("StartTime", &p::TIMESTAMP),
+        p::Member::new(
+            "ShadowProductionVariants",
+            &KIND_PENDING_PRODUCTION_VARIANT_SUMMARY_LIST,
+        ),
+    ];
+    static KIND_PENDING_DEPLOYMENT_SUMMARY: p::Kind =
+        p::Kind::Structure(&PENDING_DEPLOYMENT_SUMMARY);
+
+    /// botocore shape `PendingProductionVariantSummary`.
+    pub static PENDING_PRODUCTION_VARIANT_SUMMARY: p::StructShape = p::StructShape {
+        name: "PendingProductionVariantSummary",
+        members: &MEMBERS_PENDING_PRODUCTION_VARIANT_SUMMARY,
+    };
+    static MEMBERS_PENDING_PRODUCTION_VARIANT_SUMMARY: [p::Member; 15] = [
+        p::Member::new("VariantName", &p::STRING),
+        p::Member::new("DeployedImages", &KIND_DEPLOYED_IMAGES),
+        p::Member::new("CurrentWeight", &p::DOUBLE),
+        p::Member::new("DesiredWeight", &p::DOUBLE),
+        p::Member::new("CurrentInstanceCount", &p::INTEGER),
+        p::Member::new("DesiredInstanceCount", &p::INTEGER),
+        p::Member::new("InstanceType", &p::STRING),
+        p::Member::new("InstancePools", &KIND_INSTANCE_POOL_SUMMARY_LIST),
+        p::Member::new("AcceleratorType", &p::STRING),
+        p::Member::new("VariantStatus", &KIND_PRODUCTION_VARIANT_STATUS_LIST),
+        p::Member::new(
+            "CurrentServerlessConfig",
+            &KIND_PRODUCTION_VARIANT_SERVERLESS_CONFIG,
+        ),
+        p::Member::new(
+            "DesiredServerlessConfig",
+            &KIND_PRODUCTION_VARIANT_SERVERLESS_CONFIG,
+        ),
+        p::Member::new(
+            "ManagedInstanceScaling",
+            &KIND_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING,
+        ),
+        p::Member::new("RoutingConfig", &KIND_PRODUCTION_VARIANT_ROUTING_CONFIG),
+        p::Member::new(
+            "AcceleratorPartitionLayouts",
+            &KIND_ACCELERATOR_PARTITION_LAYOUTS,
+        ),
+    ];
+    static KIND_PENDING_PRODUCTION_VARIANT_SUMMARY: p::Kind =
+        p::Kind::Structure(&PENDING_PRODUCTION_VARIANT_SUMMARY);
+
+    static LIST_PENDING_PRODUCTION_VARIANT_SUMMARY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_PENDING_PRODUCTION_VARIANT_SUMMARY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_PENDING_PRODUCTION_VARIANT_SUMMARY_LIST: p::Kind =
+        p::Kind::List(&LIST_PENDING_PRODUCTION_VARIANT_SUMMARY_LIST);
+    /// botocore shape `PrefixAwareRoutingConfig`.
+    pub static PREFIX_AWARE_ROUTING_CONFIG: p::StructShape = p::StructShape {
+        name: "PrefixAwareRoutingConfig",
+        members: &MEMBERS_PREFIX_AWARE_ROUTING_CONFIG,
+    };
+    static MEMBERS_PREFIX_AWARE_ROUTING_CONFIG: [p::Member; 2] = [
+        p::Member::new("PrefixLength", &p::INTEGER),
+        p::Member::new("ConcurrencyThreshold", &p::INTEGER),
+    ];
+    static KIND_PREFIX_AWARE_ROUTING_CONFIG: p::Kind =
+        p::Kind::Structure(&PREFIX_AWARE_ROUTING_CONFIG);
+
+    /// botocore shape `ProductionVariant`.
+    pub static PRODUCTION_VARIANT: p::StructShape = p::StructShape {
+        name: "ProductionVariant",
+        members: &MEMBERS_PRODUCTION_VARIANT,
+    };
+    static MEMBERS_PRODUCTION_VARIANT: [p::Member; 19] = [
+        p::Member::new("VariantName", &p::STRING),
+        p::Member::new("ModelName", &p::STRING),
+        p::Member::new("InitialInstanceCount", &p::INTEGER),
+        p::Member::new("InstanceType", &p::STRING),
+        p::Member::new("InstancePools", &KIND_INSTANCE_POOL_LIST),
+        p::Member::new("VariantInstanceProvisionTimeoutInSeconds", &p::INTEGER),
+        p::Member::new("InitialVariantWeight", &p::DOUBLE),
+        p::Member::new("AcceleratorType", &p::STRING),
+        p::Member::new("CoreDumpConfig", &KIND_PRODUCTION_VARIANT_CORE_DUMP_CONFIG),
+        p::Member::new(
+            "ServerlessConfig",
+            &KIND_PRODUCTION_VARIANT_SERVERLESS_CONFIG,
+        ),
+        p::Member::new("VolumeSizeInGB", &p::INTEGER),
+        p::Member::new("ModelDataDownloadTimeoutInSeconds", &p::INTEGER),
+        p::Member::new("ContainerStartupHealthCheckTimeoutInSeconds", &p::INTEGER),
+        p::Member::new("EnableSSMAccess", &p::BOOLEAN),
+        p::Member::new(
+            "ManagedInstanceScaling",
+            &KIND_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING,
+        ),
+        p::Member::new("RoutingConfig", &KIND_PRODUCTION_VARIANT_ROUTING_CONFIG),
+        p::Member::new("InferenceAmiVersion", &p::STRING),
+        p::Member::new(
+            "CapacityReservationConfig",
+            &KIND_PRODUCTION_VARIANT_CAPACITY_RESERVATION_CONFIG,
+        ),
+        p::Member::new(
+            "AcceleratorPartitionLayouts",
+            &KIND_PRODUCTION_VARIANT_ACCELERATOR_PARTITION_LAYOUTS_LIST,
+        ),
+    ];
+    static KIND_PRODUCTION_VARIANT: p::Kind = p::Kind::Structure(&PRODUCTION_VARIANT);
+
+    static LIST_PRODUCTION_VARIANT_ACCELERATOR_PARTITION_LAYOUTS_LIST: p::ListShape =
+        p::ListShape {
+            member: &KIND_ACCELERATOR_PARTITION_LAYOUT,
+            member_name: None,
+            flattened: false,
+        };
+    static KIND_PRODUCTION_VARIANT_ACCELERATOR_PARTITION_LAYOUTS_LIST: p::Kind =
+        p::Kind::List(&LIST_PRODUCTION_VARIANT_ACCELERATOR_PARTITION_LAYOUTS_LIST);
+    /// botocore shape `ProductionVariantCapacityReservationConfig`.
+    pub static PRODUCTION_VARIANT_CAPACITY_RESERVATION_CONFIG: p::StructShape = p::StructShape {
+        name: "ProductionVariantCapacityReservationConfig",
+        members: &MEMBERS_PRODUCTION_VARIANT_CAPACITY_RESERVATION_CONFIG,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_CAPACITY_RESERVATION_CONFIG: [p::Member; 2] = [
+        p::Member::new("CapacityReservationPreference", &p::STRING),
+        p::Member::new("MlReservationArn", &p::STRING),
+    ];
+    static KIND_PRODUCTION_VARIANT_CAPACITY_RESERVATION_CONFIG: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_CAPACITY_RESERVATION_CONFIG);
+
+    /// botocore shape `ProductionVariantCapacityReservationSummary`.
+    pub static PRODUCTION_VARIANT_CAPACITY_RESERVATION_SUMMARY: p::StructShape = p::StructShape {
+        name: "ProductionVariantCapacityReservationSummary",
+        members: &MEMBERS_PRODUCTION_VARIANT_CAPACITY_RESERVATION_SUMMARY,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_CAPACITY_RESERVATION_SUMMARY: [p::Member; 6] = [
+        p::Member::new("MlReservationArn", &p::STRING),
+        p::Member::new("CapacityReservationPreference", &p::STRING),
+        p::Member::new("TotalInstanceCount", &p::INTEGER),
+        p::Member::new("AvailableInstanceCount", &p::INTEGER),
+        p::Member::new("UsedByCurrentEndpoint", &p::INTEGER),
+        p::Member::new(
+            "Ec2CapacityReservations",
+            &KIND_EC2_CAPACITY_RESERVATIONS_LIST,
+        ),
+    ];
+    static KIND_PRODUCTION_VARIANT_CAPACITY_RESERVATION_SUMMARY: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_CAPACITY_RESERVATION_SUMMARY);
+
+    /// botocore shape `ProductionVariantCoreDumpConfig`.
+    pub static PRODUCTION_VARIANT_CORE_DUMP_CONFIG: p::StructShape = p::StructShape {
+        name: "ProductionVariantCoreDumpConfig",
+        members: &MEMBERS_PRODUCTION_VARIANT_CORE_DUMP_CONFIG,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_CORE_DUMP_CONFIG: [p::Member; 2] = [
+        p::Member::new("DestinationS3Uri", &p::STRING),
+        p::Member::new("KmsKeyId", &p::STRING),
+    ];
+    static KIND_PRODUCTION_VARIANT_CORE_DUMP_CONFIG: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_CORE_DUMP_CONFIG);
+
+    static LIST_PRODUCTION_VARIANT_LIST: p::ListShape = p::ListShape {
+        member: &KIND_PRODUCTION_VARIANT,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_PRODUCTION_VARIANT_LIST: p::Kind = p::Kind::List(&LIST_PRODUCTION_VARIANT_LIST);
+    /// botocore shape `ProductionVariantManagedInstanceScaling`.
+    pub static PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING: p::StructShape = p::StructShape {
+        name: "ProductionVariantManagedInstanceScaling",
+        members: &MEMBERS_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING: [p::Member; 4] = [
+        p::Member::new("Status", &p::STRING),
+        p::Member::new("MinInstanceCount", &p::INTEGER),
+        p::Member::new("MaxInstanceCount", &p::INTEGER),
+        p::Member::new(
+            "ScaleInPolicy",
+            &KIND_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING_SCALE_IN_POLICY,
+        ),
+    ];
+    static KIND_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING);
+
+    /// botocore shape `ProductionVariantManagedInstanceScalingScaleInPolicy`.
+    pub static PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING_SCALE_IN_POLICY: p::StructShape =
+        p::StructShape {
+            name: "ProductionVariantManagedInstanceScalingScaleInPolicy",
+            members: &MEMBERS_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING_SCALE_IN_POLICY,
+        };
+    static MEMBERS_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING_SCALE_IN_POLICY: [p::Member; 3] = [
+        p::Member::new("Strategy", &p::STRING),
+        p::Member::new("MaximumStepSize", &p::INTEGER),
+        p::Member::new("CooldownInMinutes", &p::INTEGER),
+    ];
+    static KIND_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING_SCALE_IN_POLICY: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING_SCALE_IN_POLICY);
+
+    /// botocore shape `ProductionVariantRoutingConfig`.
+    pub static PRODUCTION_VARIANT_ROUTING_CONFIG: p::StructShape = p::StructShape {
+        name: "ProductionVariantRoutingConfig",
+        members: &MEMBERS_PRODUCTION_VARIANT_ROUTING_CONFIG,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_ROUTING_CONFIG: [p::Member; 2] = [
+        p::Member::new("RoutingStrategy", &p::STRING),
+        p::Member::new(
+            "PrefixAwareRoutingConfig",
+            &KIND_PREFIX_AWARE_ROUTING_CONFIG,
+        ),
+    ];
+    static KIND_PRODUCTION_VARIANT_ROUTING_CONFIG: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_ROUTING_CONFIG);
+
+    /// botocore shape `ProductionVariantServerlessConfig`.
+    pub static PRODUCTION_VARIANT_SERVERLESS_CONFIG: p::StructShape = p::StructShape {
+        name: "ProductionVariantServerlessConfig",
+        members: &MEMBERS_PRODUCTION_VARIANT_SERVERLESS_CONFIG,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_SERVERLESS_CONFIG: [p::Member; 3] = [
+        p::Member::new("MemorySizeInMB", &p::INTEGER),
+        p::Member::new("MaxConcurrency", &p::INTEGER),
+        p::Member::new("ProvisionedConcurrency", &p::INTEGER),
+    ];
+    static KIND_PRODUCTION_VARIANT_SERVERLESS_CONFIG: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_SERVERLESS_CONFIG);
+
+    /// botocore shape `ProductionVariantServerlessUpdateConfig`.
+    pub static PRODUCTION_VARIANT_SERVERLESS_UPDATE_CONFIG: p::StructShape = p::StructShape {
+        name: "ProductionVariantServerlessUpdateConfig",
+        members: &MEMBERS_PRODUCTION_VARIANT_SERVERLESS_UPDATE_CONFIG,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_SERVERLESS_UPDATE_CONFIG: [p::Member; 2] = [
+        p::Member::new("MaxConcurrency", &p::INTEGER),
+        p::Member::new("ProvisionedConcurrency", &p::INTEGER),
+    ];
+    static KIND_PRODUCTION_VARIANT_SERVERLESS_UPDATE_CONFIG: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_SERVERLESS_UPDATE_CONFIG);
+
+    /// botocore shape `ProductionVariantStatus`.
+    pub static PRODUCTION_VARIANT_STATUS: p::StructShape = p::StructShape {
+        name: "ProductionVariantStatus",
+        members: &MEMBERS_PRODUCTION_VARIANT_STATUS,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_STATUS: [p::Member; 3] = [
+        p::Member::new("Status", &p::STRING),
+        p::Member::new("StatusMessage", &p::STRING),
+        p::Member::new("StartTime", &p::TIMESTAMP),
+    ];
+    static KIND_PRODUCTION_VARIANT_STATUS: p::Kind = p::Kind::Structure(&PRODUCTION_VARIANT_STATUS);
+
+    static LIST_PRODUCTION_VARIANT_STATUS_LIST: p::ListShape = p::ListShape {
+        member: &KIND_PRODUCTION_VARIANT_STATUS,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_PRODUCTION_VARIANT_STATUS_LIST: p::Kind =
+        p::Kind::List(&LIST_PRODUCTION_VARIANT_STATUS_LIST);
+    /// botocore shape `ProductionVariantSummary`.
+    pub static PRODUCTION_VARIANT_SUMMARY: p::StructShape = p::StructShape {
+        name: "ProductionVariantSummary",
+        members: &MEMBERS_PRODUCTION_VARIANT_SUMMARY,
+    };
+    static MEMBERS_PRODUCTION_VARIANT_SUMMARY: [p::Member; 14] = [
+        p::Member::new("VariantName", &p::STRING),
+        p::Member::new("DeployedImages", &KIND_DEPLOYED_IMAGES),
+        p::Member::new("CurrentWeight", &p::DOUBLE),
+        p::Member::new("DesiredWeight", &p::DOUBLE),
+        p::Member::new("CurrentInstanceCount", &p::INTEGER),
+        p::Member::new("DesiredInstanceCount", &p::INTEGER),
+        p::Member::new("InstancePools", &KIND_INSTANCE_POOL_SUMMARY_LIST),
+        p::Member::new("VariantStatus", &KIND_PRODUCTION_VARIANT_STATUS_LIST),
+        p::Member::new(
+            "CurrentServerlessConfig",
+            &KIND_PRODUCTION_VARIANT_SERVERLESS_CONFIG,
+        ),
+        p::Member::new(
+            "DesiredServerlessConfig",
+            &KIND_PRODUCTION_VARIANT_SERVERLESS_CONFIG,
+        ),
+        p::Member::new(
+            "ManagedInstanceScaling",
+            &KIND_PRODUCTION_VARIANT_MANAGED_INSTANCE_SCALING,
+        ),
+        p::Member::new("RoutingConfig", &KIND_PRODUCTION_VARIANT_ROUTING_CONFIG),
+        p::Member::new(
+            "CapacityReservationConfig",
+            &KIND_PRODUCTION_VARIANT_CAPACITY_RESERVATION_SUMMARY,
+        ),
+        p::Member::new(
+            "AcceleratorPartitionLayouts",
+            &KIND_ACCELERATOR_PARTITION_LAYOUTS,
+        ),
+    ];
+    static KIND_PRODUCTION_VARIANT_SUMMARY: p::Kind =
+        p::Kind::Structure(&PRODUCTION_VARIANT_SUMMARY);
+
+    static LIST_PRODUCTION_VARIANT_SUMMARY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_PRODUCTION_VARIANT_SUMMARY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_PRODUCTION_VARIANT_SUMMARY_LIST: p::Kind =
+        p::Kind::List(&LIST_PRODUCTION_VARIANT_SUMMARY_LIST);
+    /// botocore shape `RealTimeInferenceRecommendation`.
+    pub static REAL_TIME_INFERENCE_RECOMMENDATION: p::StructShape = p::StructShape {
+        name: "RealTimeInferenceRecommendation",
+        members: &MEMBERS_REAL_TIME_INFERENCE_RECOMMENDATION,
+    };
+    static MEMBERS_REAL_TIME_INFERENCE_RECOMMENDATION: [p::Member; 3] = [
+        p::Member::new("RecommendationId", &p::STRING),
+        p::Member::new("InstanceType", &p::STRING),
+        p::Member::new("Environment", &KIND_ENVIRONMENT_MAP),
+    ];
+    static KIND_REAL_TIME_INFERENCE_RECOMMENDATION: p::Kind =
+        p::Kind::Structure(&REAL_TIME_INFERENCE_RECOMMENDATION);
+
+    static LIST_REAL_TIME_INFERENCE_RECOMMENDATIONS: p::ListShape = p::ListShape {
+        member: &KIND_REAL_TIME_INFERENCE_RECOMMENDATION,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_REAL_TIME_INFERENCE_RECOMMENDATIONS: p::Kind =
+        p::Kind::List(&LIST_REAL_TIME_INFERENCE_RECOMMENDATIONS);
+    /// botocore shape `RepositoryAuthConfig`.
+    pub static REPOSITORY_AUTH_CONFIG: p::StructShape = p::StructShape {
+        name: "RepositoryAuthConfig",
+        members: &MEMBERS_REPOSITORY_AUTH_CONFIG,
+    };
+    static MEMBERS_REPOSITORY_AUTH_CONFIG: [p::Member; 1] = [p::Member::new(
+        "RepositoryCredentialsProviderArn",
+        &p::STRING,
+    )];
+    static KIND_REPOSITORY_AUTH_CONFIG: p::Kind = p::Kind::Structure(&REPOSITORY_AUTH_CONFIG);
+
+    /// botocore shape `RollingUpdatePolicy`.
+    pub static ROLLING_UPDATE_POLICY: p::StructShape = p::StructShape {
+        name: "RollingUpdatePolicy",
+        members: &MEMBERS_ROLLING_UPDATE_POLICY,
+    };
+    static MEMBERS_ROLLING_UPDATE_POLICY: [p::Member; 4] = [
+        p::Member::new("MaximumBatchSize", &KIND_CAPACITY_SIZE),
+        p::Member::new("WaitIntervalInSeconds", &p::INTEGER),
+        p::Member::new("MaximumExecutionTimeoutInSeconds", &p::INTEGER),
+        p::Member::new("RollbackMaximumBatchSize", &KIND_CAPACITY_SIZE),
+    ];
+    static KIND_ROLLING_UPDATE_POLICY: p::Kind = p::Kind::Structure(&ROLLING_UPDATE_POLICY);
+
+    /// botocore shape `S3ModelDataSource`.
+    pub static S3_MODEL_DATA_SOURCE: p::StructShape = p::StructShape {
+        name: "S3ModelDataSource",
+        members: &MEMBERS_S3_MODEL_DATA_SOURCE,
+    };
+    static MEMBERS_S3_MODEL_DATA_SOURCE: [p::Member; 8] = [
+        p::Member::new("S3Uri", &p::STRING),
+        p::Member::new("S3DataType", &p::STRING),
+        p::Member::new("CompressionType", &p::STRING),
+        p::Member::new("ModelAccessConfig", &KIND_MODEL_ACCESS_CONFIG),
+        p::Member::new("HubAccessConfig", &KIND_INFERENCE_HUB_ACCESS_CONFIG),
+        p::Member::new("ManifestS3Uri", &p::STRING),
+        p::Member::new("ETag", &p::STRING),
+        p::Member::new("ManifestEtag", &p::STRING),
+    ];
+    static KIND_S3_MODEL_DATA_SOURCE: p::Kind = p::Kind::Structure(&S3_MODEL_DATA_SOURCE);
+
+    static LIST_SUBNETS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_SUBNETS: p::Kind = p::Kind::List(&LIST_SUBNETS);
+    /// botocore shape `Tag`.
+    pub static TAG: p::StructShape = p::StructShape {
+        name: "Tag",
+        members: &MEMBERS_TAG,
+    };
+    static MEMBERS_TAG: [p::Member; 2] = [
+        p::Member::new("Key", &p::STRING),
+        p::Member::new("Value", &p::STRING),
+    ];
+    static KIND_TAG: p::Kind = p::Kind::Structure(&TAG);
+
+    static LIST_TAG_KEY_LIST: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_TAG_KEY_LIST: p::Kind = p::Kind::List(&LIST_TAG_KEY_LIST);
+    static LIST_TAG_LIST: p::ListShape = p::ListShape {
+        member: &KIND_TAG,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_TAG_LIST: p::Kind = p::Kind::List(&LIST_TAG_LIST);
+    /// botocore shape `TrafficRoutingConfig`.
+    pub static TRAFFIC_ROUTING_CONFIG: p::StructShape = p::StructShape {
+        name: "TrafficRoutingConfig",
+        members: &MEMBERS_TRAFFIC_ROUTING_CONFIG,
+    };
+    static MEMBERS_TRAFFIC_ROUTING_CONFIG: [p::Member; 4] = [
+        p::Member::new("Type", &p::STRING),
+        p::Member::new("WaitIntervalInSeconds", &p::INTEGER),
+        p::Member::new("CanarySize", &KIND_CAPACITY_SIZE),
+        p::Member::new("LinearStepSize", &KIND_CAPACITY_SIZE),
+    ];
+    static KIND_TRAFFIC_ROUTING_CONFIG: p::Kind = p::Kind::Structure(&TRAFFIC_ROUTING_CONFIG);
+
+    /// botocore shape `UpdateEndpointInput`.
+    pub static UPDATE_ENDPOINT_INPUT: p::StructShape = p::StructShape {
+        name: "UpdateEndpointInput",
+        members: &MEMBERS_UPDATE_ENDPOINT_INPUT,
+    };
+    static MEMBERS_UPDATE_ENDPOINT_INPUT: [p::Member; 6] = [
+        p::Member::new("EndpointName", &p::STRING),
+        p::Member::new("EndpointConfigName", &p::STRING),
+        p::Member::new("RetainAllVariantProperties", &p::BOOLEAN),
+        p::Member::new(
+            "ExcludeRetainedVariantProperties",
+            &KIND_VARIANT_PROPERTY_LIST,
+        ),
+        p::Member::new("DeploymentConfig", &KIND_DEPLOYMENT_CONFIG),
+        p::Member::new("RetainDeploymentConfig", &p::BOOLEAN),
+    ];
+
+    /// botocore shape `UpdateEndpointOutput`.
+    pub static UPDATE_ENDPOINT_OUTPUT: p::StructShape = p::StructShape {
+        name: "UpdateEndpointOutput",
+        members: &MEMBERS_UPDATE_ENDPOINT_OUTPUT,
+    };
+    static MEMBERS_UPDATE_ENDPOINT_OUTPUT: [p::Member; 1] =
+        [p::Member::new("EndpointArn", &p::STRING)];
+
+    /// botocore shape `UpdateEndpointWeightsAndCapacitiesInput`.
+    pub static UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_INPUT: p::StructShape = p::StructShape {
+        name: "UpdateEndpointWeightsAndCapacitiesInput",
+        members: &MEMBERS_UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_INPUT,
+    };
+    static MEMBERS_UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_INPUT: [p::Member; 2] = [
+        p::Member::new("EndpointName", &p::STRING),
+        p::Member::new(
+            "DesiredWeightsAndCapacities",
+            &KIND_DESIRED_WEIGHT_AND_CAPACITY_LIST,
+        ),
+    ];
+
+    /// botocore shape `UpdateEndpointWeightsAndCapacitiesOutput`.
+    pub static UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_OUTPUT: p::StructShape = p::StructShape {
+        name: "UpdateEndpointWeightsAndCapacitiesOutput",
+        members: &MEMBERS_UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_OUTPUT,
+    };
+    static MEMBERS_UPDATE_ENDPOINT_WEIGHTS_AND_CAPACITIES_OUTPUT: [p::Member; 1] =
+        [p::Member::new("EndpointArn", &p::STRING)];
+
+    /// botocore shape `VariantProperty`.
+    pub static VARIANT_PROPERTY: p::StructShape = p::StructShape {
+        name: "VariantProperty",
+        members: &MEMBERS_VARIANT_PROPERTY,
+    };
+    static MEMBERS_VARIANT_PROPERTY: [p::Member; 1] =
+        [p::Member::new("VariantPropertyType", &p::STRING)];
+    static KIND_VARIANT_PROPERTY: p::Kind = p::Kind::Structure(&VARIANT_PROPERTY);
+
+    static LIST_VARIANT_PROPERTY_LIST: p::ListShape = p::ListShape {
+        member: &KIND_VARIANT_PROPERTY,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_VARIANT_PROPERTY_LIST: p::Kind = p::Kind::List(&LIST_VARIANT_PROPERTY_LIST);
+    /// botocore shape `VpcConfig`.
+    pub static VPC_CONFIG: p::StructShape = p::StructShape {
+        name: "VpcConfig",
+        members: &MEMBERS_VPC_CONFIG,
+    };
+    static MEMBERS_VPC_CONFIG: [p::Member; 2] = [
+        p::Member::new("SecurityGroupIds", &KIND_VPC_SECURITY_GROUP_IDS),
+        p::Member::new("Subnets", &KIND_SUBNETS),
+    ];
+    static KIND_VPC_CONFIG: p::Kind = p::Kind::Structure(&VPC_CONFIG);
+
+    static LIST_VPC_SECURITY_GROUP_IDS: p::ListShape = p::ListShape {
+        member: &p::STRING,
+        member_name: None,
+        flattened: false,
+    };
+    static KIND_VPC_SECURITY_GROUP_IDS: p::Kind = p::Kind::List(&LIST_VPC_SECURITY_GROUP_IDS);
+}
+
 /// Values of the enum shape `AsyncNotificationTopicTypes`.
 pub const ASYNC_NOTIFICATION_TOPIC_TYPES_VALUES: &[&str] =
     &["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"];

@@ -32,8 +32,8 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointInput) -> 
     if let Some(dc) = &input.deployment_config {
         super::deployment_config::check_wire(dc)?;
         let cfg = super::deployment_config::to_core(dc)?;
-        // No alarm service yet: every named alarm is missing.
-        cfg.check_alarms_exist(|_| false).map_err(invalid)?;
+        cfg.check_alarms_exist(|a| state.monitor.alarm_exists(a))
+            .map_err(invalid)?;
     }
     let extra = serde_json::json!({ "DeploymentConfig": input.deployment_config });
     let arn = state.arns.arn(ResourceKind::Endpoint, &name);

@@ -42,6 +42,7 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
     }
     let k = key.clone();
     let out_arn = arn.clone();
+    let monitor = state.monitor.clone();
     state
         .store
         .write(move |tx| {
@@ -61,9 +62,10 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
                         .unwrap_or_else(|| invalid(messages::in_progress(&arn))),
                     BeginError::Invalid(m) => invalid(m),
                 })?;
-            // §7 checks alarm existence after the other semantic rules. No alarm service yet:
-            // every named alarm is missing.
-            alarms.check_alarms_exist(|_| false).map_err(invalid)?;
+            // §7 checks alarm existence after the other semantic rules.
+            alarms
+                .check_alarms_exist(|a| monitor.alarm_exists(a))
+                .map_err(invalid)?;
             row.extra["DeploymentConfig"] = serde_json::to_value(effective).unwrap_or_default();
             tx.update_endpoint(&row)?;
             Ok::<(), Fail>(())

@@ -75,6 +75,13 @@ impl Load {
         }
     }
 
+    /// A copy of the samples recorded after `since` (relative to `started`).
+    #[allow(dead_code)]
+    pub fn samples_since(&self, since: Duration) -> Vec<Sample> {
+        let samples = self.samples.lock().unwrap();
+        samples.iter().filter(|s| s.at >= since).cloned().collect()
+    }
+
     pub fn count(&self) -> usize {
         self.samples.lock().unwrap().len()
     }

@@ -119,6 +119,28 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    /// Calls a CloudWatch operation in awsJson1_0 (what boto3 sends); returns (status, body).
+    #[allow(dead_code)] // not every test binary uses CloudWatch
+    pub fn cw(&self, op: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(&self.url)
+            .header("x-amz-target", format!("GraniteServiceVersion20100801.{op}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    #[allow(dead_code)]
+    pub fn cw_ok(&self, op: &str, body: Value) -> Value {
+        let (status, v) = self.cw(op, body);
+        assert_eq!(status, 200, "{op} failed: {v}\n{}", self.log_tail());
+        v
+    }
+
     pub fn ok(&self, op: &str, body: Value) -> Value {
         let (status, v) = self.call(op, body);
         assert_eq!(status, 200, "{op} failed: {v}\n{}", self.log_tail());
