@@ -95,8 +95,14 @@ async fn control_plane(State(state): State<AppState>, headers: HeaderMap, body: 
         .unwrap_or("");
     if let Some(op) = target.strip_prefix(cloudwatch::TARGET_PREFIX) {
         let op = op.to_owned();
-        return cloudwatch::serve(&state, cloudwatch::Protocol::Json, Some(&op), &headers, body)
-            .await;
+        return cloudwatch::serve(
+            &state,
+            cloudwatch::Protocol::Json,
+            Some(&op),
+            &headers,
+            body,
+        )
+        .await;
     }
     let form = headers
         .get(http::header::CONTENT_TYPE)
@@ -138,7 +144,14 @@ async fn cloudwatch_cbor(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    cloudwatch::serve(&state, cloudwatch::Protocol::Cbor, Some(&op), &headers, body).await
+    cloudwatch::serve(
+        &state,
+        cloudwatch::Protocol::Cbor,
+        Some(&op),
+        &headers,
+        body,
+    )
+    .await
 }
 
 /// Prometheus text exposition of Guardrail's own figures.

@@ -7,7 +7,9 @@ use guardrail_core::time::Timestamp;
 use guardrail_metrics::{
     AlarmDefinition, ComparisonOperator, MetricId, StateValue, Statistic, Unit,
 };
-use guardrail_monitor::{AlarmConfig, AlarmHistoryQuery, Datum, DatumValue, Monitor, MonitorConfig};
+use guardrail_monitor::{
+    AlarmConfig, AlarmHistoryQuery, Datum, DatumValue, Monitor, MonitorConfig,
+};
 use guardrail_store::Store;
 
 fn metric() -> MetricId {
@@ -44,7 +46,10 @@ async fn alarms_state_history_and_custom_metrics_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let m = open(dir.path()).await;
     assert!(m.put_alarm(alarm("a1")).await.unwrap());
-    assert!(!m.put_alarm(alarm("a1")).await.unwrap(), "second put replaces");
+    assert!(
+        !m.put_alarm(alarm("a1")).await.unwrap(),
+        "second put replaces"
+    );
     m.set_alarm_state("a1", StateValue::Alarm, "forced", Some("{\"k\":1}"))
         .await
         .unwrap();
@@ -85,7 +90,14 @@ async fn alarms_state_history_and_custom_metrics_survive_a_reopen() {
     let sum = m.with_metrics(|s| {
         use guardrail_metrics::alarm::DatapointSource;
         let start = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(1000));
-        s.period_values(&metric(), Statistic::Sum, None, 1, start, start.plus_secs(1))
+        s.period_values(
+            &metric(),
+            Statistic::Sum,
+            None,
+            1,
+            start,
+            start.plus_secs(1),
+        )
     });
     assert_eq!(sum.len(), 1);
     assert_eq!(sum[0].value, 5.0);
@@ -107,7 +119,10 @@ async fn views_report_blips_and_deleted_alarms() {
     let views = m.views(&["b1".to_string(), "nope".to_string()]);
     assert_eq!(views[0].state, CoreState::Ok);
     assert!(views[0].exists);
-    assert!(views[0].last_entered_alarm.is_some(), "the blip is remembered");
+    assert!(
+        views[0].last_entered_alarm.is_some(),
+        "the blip is remembered"
+    );
     assert_eq!(views[0].reason.as_deref(), Some("blip"));
     assert!(!views[1].exists);
     changes.mark_unchanged();

@@ -76,9 +76,16 @@ fn wait_green_serving(server: &Server, load: &Load) {
 
 fn assert_rolled_back(describe: &Value, name: &str, alarm: &str) {
     assert_eq!(describe["EndpointStatus"], "InService", "{describe}");
-    assert_eq!(describe["EndpointConfigName"], name, "{describe}");
+    assert_eq!(
+        describe["EndpointConfigName"],
+        format!("{name}-c"),
+        "{describe}"
+    );
     let reason = describe["FailureReason"].as_str().unwrap_or_default();
-    assert!(reason.contains(alarm), "FailureReason names the alarm: {reason}");
+    assert!(
+        reason.contains(alarm),
+        "FailureReason names the alarm: {reason}"
+    );
 }
 
 #[test]
@@ -105,8 +112,16 @@ fn a_v2_answering_500s_trips_its_alarm_during_the_canary_bake_and_rolls_back() {
     assert!(other.is_empty(), "non-model failures: {:?}", other.first());
     let model_errors = samples.iter().filter(|s| s.status == 424).count();
     assert!(model_errors > 0, "the canary served some requests");
-    let tail: Vec<&str> = samples.iter().rev().take(100).map(|s| s.version.as_str()).collect();
-    assert!(tail.iter().all(|v| *v == "v1"), "v1 only after the rollback: {tail:?}");
+    let tail: Vec<&str> = samples
+        .iter()
+        .rev()
+        .take(100)
+        .map(|s| s.version.as_str())
+        .collect();
+    assert!(
+        tail.iter().all(|v| *v == "v1"),
+        "v1 only after the rollback: {tail:?}"
+    );
     println!(
         "auto-rollback-report case=5xx-canary invocations={} model_errors={model_errors} other_failures=0",
         samples.len()
@@ -117,7 +132,10 @@ fn a_v2_answering_500s_trips_its_alarm_during_the_canary_bake_and_rolls_back() {
     );
     let items = history["AlarmHistoryItems"].as_array().unwrap();
     assert!(
-        items.iter().any(|i| i["HistorySummary"].as_str().unwrap_or("").ends_with("to ALARM")),
+        items.iter().any(|i| i["HistorySummary"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("to ALARM")),
         "{history}"
     );
 }
@@ -146,7 +164,12 @@ fn set_alarm_state_rolls_back_a_linear_update_with_zero_failures() {
     });
     assert_rolled_back(&describe, "lin", "lin-guard");
     let failed: Vec<&Sample> = samples.iter().filter(|s| s.status != 200).collect();
-    assert!(failed.is_empty(), "{} failed, first {:?}", failed.len(), failed.first());
+    assert!(
+        failed.is_empty(),
+        "{} failed, first {:?}",
+        failed.len(),
+        failed.first()
+    );
     let last_green = samples
         .iter()
         .filter(|s| s.version == "v2")
@@ -159,7 +182,10 @@ fn set_alarm_state_rolls_back_a_linear_update_with_zero_failures() {
         samples.len(),
         latency.as_millis()
     );
-    assert!(latency < Duration::from_secs(2), "green still served {latency:?} after the trip");
+    assert!(
+        latency < Duration::from_secs(2),
+        "green still served {latency:?} after the trip"
+    );
 }
 
 #[test]
@@ -187,7 +213,12 @@ fn set_alarm_state_rolls_back_a_rolling_update_in_batches() {
     assert_rolled_back(&describe, "roll", "roll-guard");
     server.wait_serving("roll", Duration::from_secs(30));
     let failed: Vec<&Sample> = samples.iter().filter(|s| s.status != 200).collect();
-    assert!(failed.is_empty(), "{} failed, first {:?}", failed.len(), failed.first());
+    assert!(
+        failed.is_empty(),
+        "{} failed, first {:?}",
+        failed.len(),
+        failed.first()
+    );
     println!(
         "auto-rollback-report case=rolling-set-alarm-state invocations={} wall_s={:.2}",
         samples.len(),

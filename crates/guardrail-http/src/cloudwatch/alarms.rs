@@ -120,7 +120,12 @@ pub(crate) fn describe_alarms_for_metric(
         let mut d: Vec<(String, String)> = v
             .iter()
             .flatten()
-            .map(|d| (d.name.clone().unwrap_or_default(), d.value.clone().unwrap_or_default()))
+            .map(|d| {
+                (
+                    d.name.clone().unwrap_or_default(),
+                    d.value.clone().unwrap_or_default(),
+                )
+            })
             .collect();
         d.sort();
         d
@@ -134,14 +139,22 @@ pub(crate) fn describe_alarms_for_metric(
             let cfg: PutMetricAlarmInput = serde_json::from_value(d.config.clone()).ok()?;
             let same = cfg.metric_name == input.metric_name
                 && cfg.namespace == input.namespace
-                && input.statistic.as_ref().is_none_or(|s| cfg.statistic.as_ref() == Some(s))
+                && input
+                    .statistic
+                    .as_ref()
+                    .is_none_or(|s| cfg.statistic.as_ref() == Some(s))
                 && input
                     .extended_statistic
                     .as_ref()
                     .is_none_or(|s| cfg.extended_statistic.as_ref() == Some(s))
                 && input.period.is_none_or(|p| cfg.period == Some(p))
-                && input.unit.as_ref().is_none_or(|u| cfg.unit.as_ref() == Some(u))
-                && want_dims.as_ref().is_none_or(|w| *w == dims(&cfg.dimensions));
+                && input
+                    .unit
+                    .as_ref()
+                    .is_none_or(|u| cfg.unit.as_ref() == Some(u))
+                && want_dims
+                    .as_ref()
+                    .is_none_or(|w| *w == dims(&cfg.dimensions));
             same.then(|| render(&d, state.arns.alarm(&d.name)))
         })
         .collect();

@@ -11,7 +11,10 @@ use http::HeaderMap;
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
 pub(crate) const MAX_DECOMPRESSED: usize = 10 * 1024 * 1024;
 
-pub(crate) async fn read(body: axum::body::Body, headers: &HeaderMap) -> Result<Bytes, CloudWatchError> {
+pub(crate) async fn read(
+    body: axum::body::Body,
+    headers: &HeaderMap,
+) -> Result<Bytes, CloudWatchError> {
     let raw = crate::read_limited(body, headers, MAX_BODY)
         .await
         .map_err(|limit| {

@@ -26,9 +26,9 @@ pub(crate) async fn describe_alarm_history(
         .next_token
         .as_deref()
         .map(|t| {
-            tokens::decode("history", t)?
-                .parse::<i64>()
-                .map_err(|_| CloudWatchError::InvalidNextToken("The NextToken is not valid.".into()))
+            tokens::decode("history", t)?.parse::<i64>().map_err(|_| {
+                CloudWatchError::InvalidNextToken("The NextToken is not valid.".into())
+            })
         })
         .transpose()?;
     let metric_alarms = input
@@ -44,13 +44,21 @@ pub(crate) async fn describe_alarm_history(
     let q = AlarmHistoryQuery {
         alarm_name: input.alarm_name.clone(),
         item_type: input.history_item_type.clone(),
-        start: input.start_date.map(|t| Timestamp::from_millis(t.as_millis())),
-        end: input.end_date.map(|t| Timestamp::from_millis(t.as_millis())),
+        start: input
+            .start_date
+            .map(|t| Timestamp::from_millis(t.as_millis())),
+        end: input
+            .end_date
+            .map(|t| Timestamp::from_millis(t.as_millis())),
         ascending: input.scan_by.as_deref() == Some("TimestampAscending"),
         after_id,
         limit: limit + 1,
     };
-    let mut rows = state.monitor.alarm_history(q).await.map_err(monitor_error)?;
+    let mut rows = state
+        .monitor
+        .alarm_history(q)
+        .await
+        .map_err(monitor_error)?;
     let next_token = (rows.len() > limit).then(|| {
         rows.truncate(limit);
         tokens::encode("history", &rows[limit - 1].id.to_string())

@@ -7,8 +7,8 @@ use guardrail_api::generated::cloudwatch::{
 };
 use guardrail_api::wire::Timestamp as WireTime;
 use guardrail_metrics::{
-    AlarmDefinition, ComparisonOperator, LowSampleCount, MetricId, ParseStatisticError,
-    Statistic, TreatMissingData, Unit,
+    AlarmDefinition, ComparisonOperator, LowSampleCount, MetricId, ParseStatisticError, Statistic,
+    TreatMissingData, Unit,
 };
 use guardrail_monitor::{AlarmConfig, AlarmDoc};
 
@@ -138,7 +138,10 @@ fn math_source(queries: &[MetricDataQuery]) -> Result<Option<Source>, CloudWatch
 
 /// Validates a PutMetricAlarm and builds what the monitor stores.
 pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig, CloudWatchError> {
-    let name = input.alarm_name.clone().ok_or_else(|| missing("AlarmName"))?;
+    let name = input
+        .alarm_name
+        .clone()
+        .ok_or_else(|| missing("AlarmName"))?;
     if !name.is_ascii() {
         return Err(CloudWatchError::InvalidParameterValue(
             "The value for parameter AlarmName must contain only ASCII characters.".into(),
@@ -272,8 +275,8 @@ fn wire_time(t: guardrail_core::time::Timestamp) -> WireTime {
 /// The DescribeAlarms view of a stored alarm.
 pub(crate) fn render(doc: &AlarmDoc, arn: String) -> MetricAlarm {
     let cfg: PutMetricAlarmInput = serde_json::from_value(doc.config.clone()).unwrap_or_default();
-    let evaluation_state = (doc.definition.is_none() && cfg.metrics.is_some())
-        .then(|| "EVALUATION_ERROR".to_owned());
+    let evaluation_state =
+        (doc.definition.is_none() && cfg.metrics.is_some()).then(|| "EVALUATION_ERROR".to_owned());
     MetricAlarm {
         alarm_name: Some(doc.name.clone()),
         alarm_arn: Some(arn),
@@ -292,7 +295,10 @@ pub(crate) fn render(doc: &AlarmDoc, arn: String) -> MetricAlarm {
         namespace: cfg.namespace,
         statistic: cfg.statistic,
         extended_statistic: cfg.extended_statistic,
-        dimensions: cfg.metrics.is_none().then(|| cfg.dimensions.unwrap_or_default()),
+        dimensions: cfg
+            .metrics
+            .is_none()
+            .then(|| cfg.dimensions.unwrap_or_default()),
         period: cfg.period,
         unit: cfg.unit,
         evaluation_periods: cfg.evaluation_periods,

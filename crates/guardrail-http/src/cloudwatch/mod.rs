@@ -135,9 +135,7 @@ async fn dispatch(state: &AppState, op: Operation, input: serde_json::Value) -> 
             history::describe_alarm_history(state, parse(input)?).await
         }
         Operation::EnableAlarmActions => alarms::enable_actions(state, parse(input)?, true).await,
-        Operation::DisableAlarmActions => {
-            alarms::disable_actions(state, parse(input)?).await
-        }
+        Operation::DisableAlarmActions => alarms::disable_actions(state, parse(input)?).await,
         Operation::PutMetricData => metrics::put_metric_data(state, parse(input)?).await,
         Operation::GetMetricData => metrics::get_metric_data(state, parse(input)?),
         Operation::GetMetricStatistics => metrics::get_metric_statistics(state, parse(input)?),
@@ -154,7 +152,10 @@ fn frame(
     let (status, content_type, body, error) = match result {
         Ok((op, output)) => {
             let (ct, body) = match protocol {
-                Protocol::Json => ("application/x-amz-json-1.0", output.to_string().into_bytes()),
+                Protocol::Json => (
+                    "application/x-amz-json-1.0",
+                    output.to_string().into_bytes(),
+                ),
                 Protocol::Cbor => (
                     "application/cbor",
                     match cw::output_shape(op) {
@@ -199,8 +200,14 @@ fn frame(
                     };
                     (
                         "text/xml",
-                        xml::error(cw::XML_NAMESPACE, e.query_code(), &message, fault, request_id)
-                            .into_bytes(),
+                        xml::error(
+                            cw::XML_NAMESPACE,
+                            e.query_code(),
+                            &message,
+                            fault,
+                            request_id,
+                        )
+                        .into_bytes(),
                     )
                 }
             };

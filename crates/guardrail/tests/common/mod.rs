@@ -125,7 +125,10 @@ impl Server {
         let r = self
             .client
             .post(&self.url)
-            .header("x-amz-target", format!("GraniteServiceVersion20100801.{op}"))
+            .header(
+                "x-amz-target",
+                format!("GraniteServiceVersion20100801.{op}"),
+            )
             .header("content-type", "application/x-amz-json-1.0")
             .body(body.to_string())
             .send()
