@@ -102,7 +102,10 @@ fn a_v2_answering_500s_trips_its_alarm_during_the_canary_bake_and_rolls_back() {
     let dc = json!({"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 60,
                         "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}},
                     "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "e5xx-errors"}]}});
-    let (samples, describe) = update_and_wait(&server, "e5xx", dc, |_| {});
+    let mut wall0 = 0;
+    let (samples, describe) = update_and_wait(&server, "e5xx", dc, |load| {
+        wall0 = load.started_wall_ms;
+    });
     assert_rolled_back(&describe, "e5xx", "e5xx-errors");
     // The only failures are the v2 model's own 500s (ModelError, 424); nothing else failed.
     let other: Vec<&Sample> = samples
@@ -130,13 +133,29 @@ fn a_v2_answering_500s_trips_its_alarm_during_the_canary_bake_and_rolls_back() {
         "DescribeAlarmHistory",
         json!({"AlarmName": "e5xx-errors", "HistoryItemType": "StateUpdate"}),
     );
-    let items = history["AlarmHistoryItems"].as_array().unwrap();
-    assert!(
-        items.iter().any(|i| i["HistorySummary"]
-            .as_str()
-            .unwrap_or("")
-            .ends_with("to ALARM")),
-        "{history}"
+    let tripped_ms = history["AlarmHistoryItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["HistorySummary"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("to ALARM")
+        })
+        .filter_map(|i| i["Timestamp"].as_f64())
+        .map(|t| (t * 1000.0).round() as i64)
+        .max()
+        .unwrap_or_else(|| panic!("no transition into ALARM: {history}"));
+    let last_green_ms = samples
+        .iter()
+        .filter(|s| s.status == 424)
+        .map(|s| wall0 + s.done.as_millis() as i64)
+        .max()
+        .unwrap();
+    println!(
+        "auto-rollback-report case=5xx-canary alarm_to_last_green_ms={}",
+        last_green_ms - tripped_ms
     );
 }
 
@@ -223,5 +242,81 @@ fn set_alarm_state_rolls_back_a_rolling_update_in_batches() {
         "auto-rollback-report case=rolling-set-alarm-state invocations={} wall_s={:.2}",
         samples.len(),
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// Alarm → traffic back on blue, over ten runs: from the alarm history's transition into
+/// ALARM (server clock) to the finish of the last request green answered (client clock; same
+/// machine). Reported, not asserted tightly (timings belong in reports, not assertions).
+#[test]
+fn alarm_to_rollback_latency_over_ten_runs() {
+    let (_dir, server) = fresh_server();
+    let mut latencies_ms = Vec::new();
+    for run in 0..10 {
+        let name = format!("lat{run}");
+        setup(&server, &name, 1, json!({}));
+        let alarm = format!("{name}-guard");
+        put_alarm(
+            &server,
+            json!({"AlarmName": alarm, "Namespace": "Custom/Tests", "MetricName": "Guard",
+                   "Statistic": "Sum", "Period": 1, "EvaluationPeriods": 1, "Threshold": 1.0,
+                   "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching"}),
+        );
+        let dc = json!({"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 60,
+                            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50}}},
+                        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}});
+        let mut wall0 = 0;
+        let (samples, describe) = update_and_wait(&server, &name, dc, |load| {
+            wait_green_serving(&server, load);
+            // Let green serve a moment so the trip lands mid-traffic.
+            let seen = load.count() + 100;
+            server.wait_for("traffic", Duration::from_secs(10), || load.count() > seen);
+            server.cw_ok(
+                "SetAlarmState",
+                json!({"AlarmName": alarm, "StateValue": "ALARM", "StateReason": "latency run"}),
+            );
+            wall0 = load.started_wall_ms;
+        });
+        assert_rolled_back(&describe, &name, &alarm);
+        let failed = samples.iter().filter(|s| s.status != 200).count();
+        assert_eq!(failed, 0, "run {run}: failed invocations");
+        let history = server.cw_ok(
+            "DescribeAlarmHistory",
+            json!({"AlarmName": alarm, "HistoryItemType": "StateUpdate"}),
+        );
+        let tripped_ms = history["AlarmHistoryItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i["HistorySummary"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("to ALARM")
+            })
+            .filter_map(|i| i["Timestamp"].as_f64())
+            .map(|t| (t * 1000.0).round() as i64)
+            .max()
+            .expect("a transition into ALARM");
+        let last_green_ms = samples
+            .iter()
+            .filter(|s| s.version == "v2")
+            .map(|s| wall0 + s.done.as_millis() as i64)
+            .max()
+            .unwrap();
+        latencies_ms.push(last_green_ms - tripped_ms);
+    }
+    let mut sorted = latencies_ms.clone();
+    sorted.sort_unstable();
+    println!(
+        "auto-rollback-report case=alarm-to-blue runs={} min_ms={} median_ms={} max_ms={} all_ms={latencies_ms:?}",
+        sorted.len(),
+        sorted[0],
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1]
+    );
+    assert!(
+        sorted[sorted.len() - 1] < 1000,
+        "traffic must be back on blue well within a second: {latencies_ms:?}"
     );
 }

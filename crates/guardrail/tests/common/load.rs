@@ -22,6 +22,9 @@ pub struct Load {
     samples: Arc<Mutex<Vec<Sample>>>,
     threads: Vec<JoinHandle<()>>,
     pub started: Instant,
+    /// Wall clock at `started`, in epoch milliseconds (to compare with server timestamps).
+    #[allow(dead_code)]
+    pub started_wall_ms: i64,
 }
 
 /// Never run longer than this, whatever the test does.
@@ -32,6 +35,10 @@ impl Load {
         let stop = Arc::new(AtomicBool::new(false));
         let samples = Arc::new(Mutex::new(Vec::new()));
         let started = Instant::now();
+        let started_wall_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         let threads = (0..threads)
             .map(|_| {
                 let (stop, samples) = (stop.clone(), samples.clone());
@@ -72,6 +79,7 @@ impl Load {
             samples,
             threads,
             started,
+            started_wall_ms,
         }
     }
 
