@@ -200,7 +200,27 @@ pub(crate) async fn read_limited(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        discard(body).await;
         return Err(limit);
     }
     axum::body::to_bytes(body, limit).await.map_err(|_| limit)
+}
+
+/// Reads and drops an oversized body (bounded in bytes and time) before the error is sent:
+/// a client still writing its body would otherwise see the connection reset instead of the
+/// answer (the "lingering close" web servers do).
+async fn discard(body: Body) {
+    use http_body_util::BodyExt;
+    const MAX_DRAIN: usize = 16 * 1024 * 1024;
+    let mut body = body;
+    let mut drained = 0usize;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while drained < MAX_DRAIN {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                drained += frame.data_ref().map_or(0, |d| d.len());
+            }
+            _ => break,
+        }
+    }
 }
