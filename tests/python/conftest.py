@@ -187,3 +187,27 @@ def failing_endpoint(server):
 def _prestart_failing_endpoint(request):
     if any("failing_endpoint" in getattr(item, "fixturenames", ()) for item in request.session.items):
         request.getfixturevalue("failing_endpoint")
+
+
+@pytest.fixture(scope="session")
+def cloudwatch(server):
+    """A stock boto3 `cloudwatch` client on `server` (awsJson1_0, what boto3 1.44 sends), no retries."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "cloudwatch", endpoint_url=server.url, region_name=support.REGION,
+        aws_access_key_id=support.ACCESS_KEY, aws_secret_access_key=support.SECRET_KEY,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+    )
+
+
+@pytest.fixture(scope="session")
+def cw_rb(server):
+    """boto3 `cloudwatch` client on `server` (retries off), for the auto-rollback tests."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("cloudwatch", endpoint_url=server.url, region_name=support.REGION,
+                        aws_access_key_id="x", aws_secret_access_key="y",
+                        config=Config(retries={"max_attempts": 0}, connect_timeout=5, read_timeout=30))
