@@ -74,6 +74,28 @@ fn wait_green_serving(server: &Server, load: &Load) {
     });
 }
 
+/// When `alarm` last entered ALARM, by its history (epoch ms, server clock).
+fn entered_alarm_ms(server: &Server, alarm: &str) -> i64 {
+    let history = server.cw_ok(
+        "DescribeAlarmHistory",
+        json!({"AlarmName": alarm, "HistoryItemType": "StateUpdate"}),
+    );
+    history["AlarmHistoryItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["HistorySummary"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("to ALARM")
+        })
+        .filter_map(|i| i["Timestamp"].as_f64())
+        .map(|t| (t * 1000.0).round() as i64)
+        .max()
+        .unwrap_or_else(|| panic!("no transition of {alarm} into ALARM: {history}"))
+}
+
 fn assert_rolled_back(describe: &Value, name: &str, alarm: &str) {
     assert_eq!(describe["EndpointStatus"], "InService", "{describe}");
     assert_eq!(
@@ -129,24 +151,7 @@ fn a_v2_answering_500s_trips_its_alarm_during_the_canary_bake_and_rolls_back() {
         "auto-rollback-report case=5xx-canary invocations={} model_errors={model_errors} other_failures=0",
         samples.len()
     );
-    let history = server.cw_ok(
-        "DescribeAlarmHistory",
-        json!({"AlarmName": "e5xx-errors", "HistoryItemType": "StateUpdate"}),
-    );
-    let tripped_ms = history["AlarmHistoryItems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| {
-            i["HistorySummary"]
-                .as_str()
-                .unwrap_or("")
-                .ends_with("to ALARM")
-        })
-        .filter_map(|i| i["Timestamp"].as_f64())
-        .map(|t| (t * 1000.0).round() as i64)
-        .max()
-        .unwrap_or_else(|| panic!("no transition into ALARM: {history}"));
+    let tripped_ms = entered_alarm_ms(&server, "e5xx-errors");
     let last_green_ms = samples
         .iter()
         .filter(|s| s.status == 424)
@@ -280,24 +285,7 @@ fn alarm_to_rollback_latency_over_ten_runs() {
         assert_rolled_back(&describe, &name, &alarm);
         let failed = samples.iter().filter(|s| s.status != 200).count();
         assert_eq!(failed, 0, "run {run}: failed invocations");
-        let history = server.cw_ok(
-            "DescribeAlarmHistory",
-            json!({"AlarmName": alarm, "HistoryItemType": "StateUpdate"}),
-        );
-        let tripped_ms = history["AlarmHistoryItems"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| {
-                i["HistorySummary"]
-                    .as_str()
-                    .unwrap_or("")
-                    .ends_with("to ALARM")
-            })
-            .filter_map(|i| i["Timestamp"].as_f64())
-            .map(|t| (t * 1000.0).round() as i64)
-            .max()
-            .expect("a transition into ALARM");
+        let tripped_ms = entered_alarm_ms(&server, &alarm);
         let last_green_ms = samples
             .iter()
             .filter(|s| s.version == "v2")

@@ -10,14 +10,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 
-/// A small deterministic generator (xorshift) so runs replay from the printed seed.
-fn next(seed: &mut u64) -> u64 {
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    *seed
-}
-
 fn model_pids(data: &std::path::Path) -> Vec<u32> {
     let dir = data.join("instances");
     std::fs::read_dir(dir)
@@ -33,18 +25,9 @@ fn model_pids(data: &std::path::Path) -> Vec<u32> {
 #[test]
 fn linear_update_survives_kill_9_at_random_points() {
     let runs: u64 = 10;
-    let base_seed: u64 = std::env::var("GUARDRAIL_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let base_seed = seed_from_env("GUARDRAIL_CRASH_SEED");
     for run in 0..runs {
-        let mut seed = base_seed.wrapping_add(run.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
+        let seed = base_seed.wrapping_add(run.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
         let seed_printed = seed;
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
@@ -64,7 +47,7 @@ fn linear_update_survives_kill_9_at_random_points() {
             json!({"EndpointName": "lin", "EndpointConfigName": "lin-c2", "DeploymentConfig": {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "LINEAR", "WaitIntervalInSeconds": 1, "LinearStepSize": {"Type": "INSTANCE_COUNT", "Value": 1}}, "TerminationWaitInSeconds": 1}}}),
         );
         // The update takes ~6 s (provision + 4 bakes + T); crash anywhere in it.
-        let delay = Duration::from_millis(next(&mut seed) % 6000);
+        let delay = Duration::from_millis(Rng(seed).next() % 6000);
         std::thread::sleep(delay); // the crash point itself, not a wait for state
         let before = model_pids(&data);
         server.kill9();

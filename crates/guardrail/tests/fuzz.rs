@@ -14,20 +14,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 #[derive(Clone)]
 struct Seed {
     path: &'static str,
@@ -240,16 +226,7 @@ fn the_server_survives_random_and_hostile_requests() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let seed: u64 = std::env::var("GUARDRAIL_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = seed_from_env("GUARDRAIL_FUZZ_SEED");
     println!("fuzz-report seed={seed} (replay with GUARDRAIL_FUZZ_SEED={seed})");
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
