@@ -18,8 +18,8 @@ pub(crate) async fn read(
     let raw = crate::read_limited(body, headers, MAX_BODY)
         .await
         .map_err(|limit| {
-            CloudWatchError::RequestEntityTooLarge(format!(
-                "Request size exceeded the {limit}-byte limit."
+            CloudWatchError::InvalidParameterValue(format!(
+                "The request body exceeds the {limit}-byte limit (compress PutMetricData with gzip, or send fewer datums per request)."
             ))
         })?;
     let encodings: Vec<String> = headers

@@ -90,10 +90,16 @@ struct Source {
 }
 
 /// A metric-math alarm: evaluable only when it is one `MetricStat` query.
-fn math_source(queries: &[MetricDataQuery]) -> Result<Option<Source>, CloudWatchError> {
+/// The query named by `ThresholdMetricId` (an anomaly band) does not count as the alarm's
+/// metric.
+fn math_source(
+    queries: &[MetricDataQuery],
+    threshold_metric_id: Option<&str>,
+) -> Result<Option<Source>, CloudWatchError> {
     let returned: Vec<&MetricDataQuery> = queries
         .iter()
         .filter(|q| q.return_data.unwrap_or(true))
+        .filter(|q| threshold_metric_id.is_none_or(|t| q.id.as_deref() != Some(t)))
         .collect();
     if returned.len() != 1 {
         return Err(CloudWatchError::Validation(
@@ -160,7 +166,7 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
                 "Metrics cannot be combined with MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions, Period or Unit.",
             ))
         }
-        Some(queries) => math_source(queries)?,
+        Some(queries) => math_source(queries, input.threshold_metric_id.as_deref())?,
         None => {
             let namespace = input.namespace.as_deref().ok_or_else(|| missing("Namespace"))?;
             let metric = input.metric_name.as_deref().ok_or_else(|| missing("MetricName"))?;
