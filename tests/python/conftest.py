@@ -200,14 +200,3 @@ def cloudwatch(server):
         aws_access_key_id=support.ACCESS_KEY, aws_secret_access_key=support.SECRET_KEY,
         config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30),
     )
-
-
-@pytest.fixture(scope="session")
-def cw_rb(server):
-    """boto3 `cloudwatch` client on `server` (retries off), for the auto-rollback tests."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("cloudwatch", endpoint_url=server.url, region_name=support.REGION,
-                        aws_access_key_id="x", aws_secret_access_key="y",
-                        config=Config(retries={"max_attempts": 0}, connect_timeout=5, read_timeout=30))

@@ -27,6 +27,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+import support
 from support import ACCESS_KEY, REGION, SECRET_KEY
 
 PROTOCOLS = ("json", "query", "cbor")
@@ -167,22 +168,8 @@ def expect_cw_error(fn: Callable[..., Any], code: str, *, status: int = 400,
 
 
 def wait_until(fn: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Poll fn() until it returns something truthy; fail after `timeout` seconds with the last value."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            value = fn()
-            if value:
-                return value
-            last = value
-        except AssertionError:
-            raise
-        except Exception as e:  # noqa: BLE001 - reported on timeout
-            last = e
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}; last: {last!r}")
-        time.sleep(interval)
+    """Poll fn() until it returns something truthy (support.wait_until, positional form)."""
+    return support.wait_until(fn, timeout=timeout, interval=interval, desc=what)
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,14 +265,4 @@ class Publisher:
 
 
 def env_for_cli(tmp_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "aws-config-none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials-none"),
-        "AWS_PAGER": "",
-        "AWS_MAX_ATTEMPTS": "1",
-    })
-    return env
+    return support.cli_env(tmp_path)

@@ -655,3 +655,19 @@ def all_config_names(sm) -> set[str]:
 
 def all_endpoint_names(sm) -> set[str]:
     return set(list_all(sm, "list_endpoints", "Endpoints", "EndpointName"))
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict:
+    """Environment for running the AWS CLI hermetically against a test server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config-none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials-none"),
+        "AWS_PAGER": "",
+        "AWS_MAX_ATTEMPTS": "1",
+    })
+    env.update(extra)
+    return env

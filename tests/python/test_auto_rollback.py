@@ -108,7 +108,7 @@ def green_counts_after(dep: RbDeployment, t: float) -> list[int]:
 
 
 @pytest.mark.timeout(150)
-def test_5xx_alarm_rolls_back_canary(request, server, sm, rt, cw_rb, factory):
+def test_5xx_alarm_rolls_back_canary(request, server, sm, rt, cloudwatch, factory):
     """v2 answers 500 to everything. CANARY 1 of 2 with a 30 s bake; `Invocation5XXErrors` Sum ≥ 1
     over 1 s (EndpointName+VariantName, notBreaching) goes to ALARM from the router's own metrics
     and the update rolls back to the old config long before the bake would end. The only failed
@@ -116,9 +116,9 @@ def test_5xx_alarm_rolls_back_canary(request, server, sm, rt, cw_rb, factory):
     ep, c1 = make_endpoint(factory, count=2)
     c2 = make_config(factory, count=2, env={"ERROR_RATE": "1.0"})
     old, new = fleets(sm, c1, c2)
-    name = put_alarm(cw_rb, unique("rb-5xx"), metric="Invocation5XXErrors", dims=variant_dims(ep),
+    name = put_alarm(cloudwatch, unique("rb-5xx"), metric="Invocation5XXErrors", dims=variant_dims(ep),
                      statistic="Sum", threshold=1.0)
-    wait_alarm_state(cw_rb, name, "OK")
+    wait_alarm_state(cloudwatch, name, "OK")
     dc = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
               "Type": "CANARY", "WaitIntervalInSeconds": 30, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}},
           "AutoRollbackConfiguration": auto_rollback(name)}
@@ -135,7 +135,7 @@ def test_5xx_alarm_rolls_back_canary(request, server, sm, rt, cw_rb, factory):
         recs = dep.load.snapshot()
         model_500s = [r for r in recs if is_injected_model_500(r)]
         other = [r for r in recs if not r.ok and not is_injected_model_500(r)]
-        item = wait_to_alarm_item(cw_rb, name, after_wall=dep.wall_accept0)
+        item = wait_to_alarm_item(cloudwatch, name, after_wall=dep.wall_accept0)
         t_alarm = item["Timestamp"].timestamp()
         rep.extra.update({"model_500s": len(model_500s), "other_failures": len(other),
                           "alarm_to_alarm_at": utc(t_alarm),
@@ -167,7 +167,7 @@ def test_5xx_alarm_rolls_back_canary(request, server, sm, rt, cw_rb, factory):
         t_start = dep.wall_accept0 - 120
 
         def metric_sum(metric: str, config: str | None = None) -> float:
-            pts = cw_rb.get_metric_statistics(
+            pts = cloudwatch.get_metric_statistics(
                 Namespace="AWS/SageMaker", MetricName=metric,
                 Dimensions=[{"Name": k, "Value": v} for k, v in variant_dims(ep, config).items()],
                 StartTime=t_start, EndTime=time.time() + 2, Period=60, Statistics=["Sum"])["Datapoints"]
@@ -204,14 +204,14 @@ def test_5xx_alarm_rolls_back_canary(request, server, sm, rt, cw_rb, factory):
 
 
 @pytest.mark.timeout(150)
-def test_set_alarm_state_rolls_back_linear(request, sm, rt, cw_rb, factory):
+def test_set_alarm_state_rolls_back_linear(request, sm, rt, cloudwatch, factory):
     """LINEAR 25 % of 4 with 3 s bakes; once green holds 50 % and bakes, SetAlarmState(ALARM) on a
     1-second alarm (it reverts to OK about a second later — the engine must still catch it) rolls
     back: InService on the old config, no failed call, v1 answers everything afterwards."""
     ep, c1 = make_endpoint(factory, count=4)
     c2 = make_config(factory, count=4)
     old, new = fleets(sm, c1, c2)
-    name = custom_alarm(cw_rb, unique("rb-linear"))
+    name = custom_alarm(cloudwatch, unique("rb-linear"))
     dc = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
               "Type": "LINEAR", "WaitIntervalInSeconds": 3,
               "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}}},
@@ -224,7 +224,7 @@ def test_set_alarm_state_rolls_back_linear(request, sm, rt, cw_rb, factory):
             share_at_trip = snap.green_share()
             dep.load.wait_successes(3, since=snap.t, version="v2", timeout=10)
             t_trip = time.monotonic()
-            w0, w1 = set_alarm(cw_rb, name, reason="rb-linear forced")
+            w0, w1 = set_alarm(cloudwatch, name, reason="rb-linear forced")
             dep.finish(timeout=30)
         finally:
             dep.abort()
@@ -239,22 +239,22 @@ def test_set_alarm_state_rolls_back_linear(request, sm, rt, cw_rb, factory):
         # rolled back mid-way: the plan's last steps were never reached
         shares = dep.watcher.baking_shares()
         assert 1.0 not in shares and 0.75 not in shares, f"green reached {shares} before the rollback"
-        item = wait_to_alarm_item(cw_rb, name, after_wall=w0)
+        item = wait_to_alarm_item(cloudwatch, name, after_wall=w0)
         assert w0 - 0.01 <= item["Timestamp"].timestamp() <= w1 + 0.01
         rep.extra["calls_after_rollback"] = assert_v1_after(dep)
         # the forced ALARM of a 1 s alarm is a blip: it reverts to OK from (missing) data
-        wait_alarm_state(cw_rb, name, "OK", timeout=10)
+        wait_alarm_state(cloudwatch, name, "OK", timeout=10)
 
 
 @pytest.mark.timeout(180)
-def test_set_alarm_state_rolls_back_rolling_in_batches(request, sm, rt, cw_rb, factory):
+def test_set_alarm_state_rolls_back_rolling_in_batches(request, sm, rt, cloudwatch, factory):
     """ROLLING, batches of 1 of 4 (W = 3 s), RollbackMaximumBatchSize 1: SetAlarmState(ALARM) while
     the second batch bakes. The rollback restores the old config with all 4 instances, in batches
     (the green count only falls), without a failed call."""
     ep, c1 = make_endpoint(factory, count=4)
     c2 = make_config(factory, count=4)
     old, new = fleets(sm, c1, c2)
-    name = custom_alarm(cw_rb, unique("rb-rolling"))
+    name = custom_alarm(cloudwatch, unique("rb-rolling"))
     dc = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1},
                                   "WaitIntervalInSeconds": 3,
                                   "RollbackMaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1}},
@@ -267,7 +267,7 @@ def test_set_alarm_state_rolls_back_rolling_in_batches(request, sm, rt, cw_rb, f
             green_at_trip = snap.pending_variants()[0]["CurrentInstanceCount"]
             dep.load.wait_successes(3, since=snap.t, version="v2", timeout=10)
             t_trip = time.monotonic()
-            set_alarm(cw_rb, name, reason="rb-rolling forced")
+            set_alarm(cloudwatch, name, reason="rb-rolling forced")
             dep.finish(timeout=60)
         finally:
             dep.abort()
@@ -309,7 +309,7 @@ TRIPS = {
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", list(TRIPS))
-def test_what_trips(request, sm, rt, cw_rb, factory, case):
+def test_what_trips(request, sm, rt, cloudwatch, factory, case):
     """deployments.md §7 "What trips", ALL_AT_ONCE with one instance per fleet: a transition into
     ALARM that reverted at once, an alarm already in ALARM when the window opens and a deleted
     alarm all roll back; INSUFFICIENT_DATA never trips. No call fails in any case."""
@@ -319,17 +319,17 @@ def test_what_trips(request, sm, rt, cw_rb, factory, case):
     old, new = fleets(sm, c1, c2)
     name = unique(f"rb-{case.replace('_', '-')}")
     if case == "insufficient_data":
-        put_alarm(cw_rb, name, namespace="Guardrail/Tests", metric="Unused", dims={"Alarm": name},
+        put_alarm(cloudwatch, name, namespace="Guardrail/Tests", metric="Unused", dims={"Alarm": name},
                   treat_missing="missing")
-        wait_alarm_state(cw_rb, name, "INSUFFICIENT_DATA")
+        wait_alarm_state(cloudwatch, name, "INSUFFICIENT_DATA")
     else:
         # Period 60: a forced state holds ~60 s instead of reverting after a second (§2.4)
-        put_alarm(cw_rb, name, namespace="Guardrail/Tests", metric="Unused", dims={"Alarm": name},
+        put_alarm(cloudwatch, name, namespace="Guardrail/Tests", metric="Unused", dims={"Alarm": name},
                   period=60)
-        wait_alarm_state(cw_rb, name, "OK")
+        wait_alarm_state(cloudwatch, name, "OK")
     if case == "preexisting":
-        set_alarm(cw_rb, name, reason=f"{name} pre-existing")
-        assert alarm(cw_rb, name)["StateValue"] == "ALARM"
+        set_alarm(cloudwatch, name, reason=f"{name} pre-existing")
+        assert alarm(cloudwatch, name)["StateValue"] == "ALARM"
     w = 3 if not expect_rollback else 30
     dc = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": w}},
           "AutoRollbackConfiguration": auto_rollback(name)}
@@ -342,14 +342,14 @@ def test_what_trips(request, sm, rt, cw_rb, factory, case):
                 dep.load.wait_successes(3, since=snap.t, version="v2", timeout=10)
                 t_trip = time.monotonic()
                 if case == "blip":
-                    set_alarm(cw_rb, name, "ALARM", reason=f"{name} blip")
-                    set_alarm(cw_rb, name, "OK", reason=f"{name} blip over")
+                    set_alarm(cloudwatch, name, "ALARM", reason=f"{name} blip")
+                    set_alarm(cloudwatch, name, "OK", reason=f"{name} blip over")
                     states = [json.loads(i["HistoryData"])["newState"]["stateValue"]
-                              for i in state_updates(cw_rb, name)[:2]]
+                              for i in state_updates(cloudwatch, name)[:2]]
                     assert states == ["OK", "ALARM"], f"alarm history (newest first): {states}"
                 else:
-                    cw_rb.delete_alarms(AlarmNames=[name])
-                    assert not cw_rb.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+                    cloudwatch.delete_alarms(AlarmNames=[name])
+                    assert not cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
             else:
                 t_trip = dep.t_accept
             dep.finish(timeout=40)
@@ -366,7 +366,7 @@ def test_what_trips(request, sm, rt, cw_rb, factory, case):
         if not expect_rollback:
             dep.check_snapshots(old=old, new=new, sent_dc=dc)
             dep.assert_success(new=new, sent_dc=dc)
-            assert alarm(cw_rb, name)["StateValue"] == "INSUFFICIENT_DATA"
+            assert alarm(cloudwatch, name)["StateValue"] == "INSUFFICIENT_DATA"
             return
         dep.check_snapshots(old=old, new=new, sent_dc=dc, rollback=True, allowed_blue=ROLLBACK_BLUE)
         assert dep.t_done - t_trip < 20, f"rolled back {dep.t_done - t_trip:.1f}s after the trip (bake is 30 s)"
@@ -389,7 +389,7 @@ def test_what_trips(request, sm, rt, cw_rb, factory, case):
 
 
 @pytest.mark.timeout(150)
-def test_latency_alarm_on_new_fleet(request, sm, rt, cw_rb, factory):
+def test_latency_alarm_on_new_fleet(request, sm, rt, cloudwatch, factory):
     """`ModelLatency` Average > 100 000 µs over 1 s with EndpointConfigName = the new config:
     a v2 answering in 300 ms trips it and the ALL_AT_ONCE update rolls back; the same alarm for a
     healthy v2 stays quiet and the next update succeeds. Zero failed calls in both."""
@@ -398,9 +398,9 @@ def test_latency_alarm_on_new_fleet(request, sm, rt, cw_rb, factory):
     c_fast = make_config(factory, count=1, env={"LATENCY_MS": "0"})
 
     def latency_alarm(cfg: str) -> str:
-        name = put_alarm(cw_rb, unique("rb-lat"), metric="ModelLatency", dims=variant_dims(ep, cfg),
+        name = put_alarm(cloudwatch, unique("rb-lat"), metric="ModelLatency", dims=variant_dims(ep, cfg),
                          statistic="Average", threshold=100000.0, op="GreaterThanThreshold")
-        wait_alarm_state(cw_rb, name, "OK")
+        wait_alarm_state(cloudwatch, name, "OK")
         return name
 
     with Reporter(request, "alarm rollback: ModelLatency on the new config (300 ms vs 0 ms), ALL_AT_ONCE") as rep:
@@ -425,7 +425,7 @@ def test_latency_alarm_on_new_fleet(request, sm, rt, cw_rb, factory):
         assert dep.t_done - baking.t < 25, f"rolled back {dep.t_done - baking.t:.1f}s into a 30 s bake"
         v2 = [r for r in dep.load.snapshot() if r.ok and r.version == "v2"]
         assert v2 and min(r.t1 - r.t0 for r in v2) >= 0.3, "v2 did not serve, or served faster than 300 ms"
-        item = wait_to_alarm_item(cw_rb, slow, after_wall=dep.wall_accept0)
+        item = wait_to_alarm_item(cloudwatch, slow, after_wall=dep.wall_accept0)
         reason = json.loads(item["HistoryData"])["newState"]
         assert reason["stateReason"].startswith("Threshold Crossed"), reason
         # ModelLatency is in microseconds: the breaching datapoint is ~300 000
@@ -452,11 +452,11 @@ def test_latency_alarm_on_new_fleet(request, sm, rt, cw_rb, factory):
         old, new = fleets(sm, c1, c_fast)
         dep2.check_snapshots(old=old, new=new, sent_dc=dc2)
         dep2.assert_success(new=new, sent_dc=dc2)
-        assert not to_alarm_items(cw_rb, fast), "the healthy fleet's latency alarm entered ALARM"
-        a = alarm(cw_rb, fast)
+        assert not to_alarm_items(cloudwatch, fast), "the healthy fleet's latency alarm entered ALARM"
+        a = alarm(cloudwatch, fast)
         assert a["StateValue"] == "OK", a
         # it was not vacuous: it evaluated real datapoints of the new fleet during the bake
-        stats = cw_rb.get_metric_statistics(
+        stats = cloudwatch.get_metric_statistics(
             Namespace="AWS/SageMaker", MetricName="ModelLatency",
             Dimensions=[{"Name": k, "Value": v} for k, v in variant_dims(ep, c_fast).items()],
             StartTime=dep2.wall_accept0 - 5, EndTime=time.time() + 1, Period=1,
@@ -470,7 +470,7 @@ def test_latency_alarm_on_new_fleet(request, sm, rt, cw_rb, factory):
 
 
 @pytest.mark.timeout(300)
-def test_alarm_to_rollback_latency(request, sm, rt, cw_rb, factory):
+def test_alarm_to_rollback_latency(request, sm, rt, cloudwatch, factory):
     """≥ 10 runs of: ALL_AT_ONCE with a 60 s bake (v2 serves 100 %), SetAlarmState(ALARM), wait for
     the rollback. Measured per run: from the alarm's StateUpdate "to ALARM" Timestamp (server wall
     clock) to the finish time of the LAST call answered by v2 (client wall clock, same machine).
@@ -481,7 +481,7 @@ def test_alarm_to_rollback_latency(request, sm, rt, cw_rb, factory):
     all_failures = []
     with Reporter(request, "alarm → last v2 answer, ALL_AT_ONCE N=1, W=60") as rep:
         for i in range(LATENCY_RUNS):
-            name = custom_alarm(cw_rb, unique("rb-lat-run"))
+            name = custom_alarm(cloudwatch, unique("rb-lat-run"))
             dc = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE",
                                                                             "WaitIntervalInSeconds": 60}},
                   "AutoRollbackConfiguration": auto_rollback(name)}
@@ -490,7 +490,7 @@ def test_alarm_to_rollback_latency(request, sm, rt, cw_rb, factory):
                 dep.start(warmup=10)
                 snap = dep.wait_baking(timeout=30, desc=f"run {i + 1}: the bake")
                 dep.load.wait_successes(20, since=snap.t, version="v2", timeout=10)
-                w0, w1 = set_alarm(cw_rb, name, reason=f"latency run {i + 1}")
+                w0, w1 = set_alarm(cloudwatch, name, reason=f"latency run {i + 1}")
                 dep.finish(timeout=20, tail_successes=10)
             finally:
                 dep.abort()
@@ -499,7 +499,7 @@ def test_alarm_to_rollback_latency(request, sm, rt, cw_rb, factory):
             assert dep.final["EndpointStatus"] == "InService" and dep.final["EndpointConfigName"] == c1, (
                 f"run {i + 1}: ended {dep.final['EndpointStatus']} on {dep.final['EndpointConfigName']} "
                 f"(FailureReason {dep.final.get('FailureReason')!r})")
-            item = wait_to_alarm_item(cw_rb, name, after_wall=w0)
+            item = wait_to_alarm_item(cloudwatch, name, after_wall=w0)
             t_alarm = item["Timestamp"].timestamp()
             last_v2 = max(r.w1 for r in recs if r.ok and r.version == "v2")
             first_v1_after = min((r.w0 for r in recs if r.ok and r.version == "v1" and r.w0 > t_alarm),
@@ -522,7 +522,7 @@ def test_alarm_to_rollback_latency(request, sm, rt, cw_rb, factory):
             assert w0 - 0.002 <= t_alarm <= w1 + 0.002, (
                 f"run {i + 1}: StateUpdate Timestamp {utc(t_alarm)} outside the SetAlarmState call "
                 f"[{utc(w0)}, {utc(w1)}]")
-            wait_alarm_state(cw_rb, name, "OK", timeout=10)
+            wait_alarm_state(cloudwatch, name, "OK", timeout=10)
 
         lat = [r["latency_ms"] for r in runs]
         summary = {"runs": len(runs), "min_ms": min(lat), "median_ms": round(statistics.median(lat), 1),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import support
 from support import ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, Factory, endpoint_arn, record_pid, unique
 
 
@@ -26,18 +27,7 @@ def aws_executable() -> str:
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "aws-config-none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials-none"),
-        "AWS_PAGER": "",
-        "AWS_MAX_ATTEMPTS": "1",
-    })
-    env.update(extra)
-    return env
+    return support.cli_env(tmp_path, **extra)
 
 
 def run_aws(args: list[str], env: dict, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

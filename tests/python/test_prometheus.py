@@ -52,7 +52,7 @@ def latency_endpoint(factory, latency_ms: int = 50) -> tuple[str, str]:
     return factory.endpoint(config=cfg), cfg
 
 
-def test_metrics_exposition(server, sm, rt, cw_rb, factory):
+def test_metrics_exposition(server, sm, rt, cloudwatch, factory):
     """Invocations, the model-latency histogram (seconds), alarm evaluations and finished
     deployments appear with the right labels and counts."""
     ep, cfg = latency_endpoint(factory, 50)
@@ -85,7 +85,7 @@ def test_metrics_exposition(server, sm, rt, cw_rb, factory):
     assert any(math.isinf(le) for le, _ in buckets), "no le=+Inf bucket"
 
     # alarm evaluations keep counting (every alarm is evaluated once a second)
-    put_alarm(cw_rb, unique("prom-alarm"), namespace="Guardrail/Tests", metric="Unused",
+    put_alarm(cloudwatch, unique("prom-alarm"), namespace="Guardrail/Tests", metric="Unused",
               dims={"Test": "prometheus"})
     before = sample_value(samples(server), "guardrail_alarm_evaluations_total")
     assert before is not None, "no guardrail_alarm_evaluations_total"
