@@ -30,12 +30,16 @@ pub enum ApiError {
     /// A fault of Guardrail's; the detail goes to the log, never to the client.
     #[error("An internal error occurred. Try again.")]
     Internal,
+    /// The request's SigV4 signature was missing or rejected ([`AuthError`]).
+    #[error("{}", .0.message())]
+    Auth(AuthError),
 }
 
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::Auth(a) => a.status(),
             ApiError::Internal => 500,
             ApiError::ServiceUnavailable(_) => 503,
             _ => 400,
@@ -51,6 +55,7 @@ impl ApiError {
             ApiError::Throttling => "ThrottlingException",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
             ApiError::Internal => "InternalFailure",
+            ApiError::Auth(a) => a.code(),
         }
     }
 
@@ -93,6 +98,9 @@ pub enum RuntimeError {
     ServiceUnavailable(String),
     #[error("An internal error occurred. Try again.")]
     Internal,
+    /// The request's SigV4 signature was missing or rejected ([`AuthError`]).
+    #[error("{}", .0.message())]
+    Auth(AuthError),
 }
 
 impl RuntimeError {
@@ -102,6 +110,7 @@ impl RuntimeError {
             RuntimeError::Model { .. } => 424,
             RuntimeError::ServiceUnavailable(_) => 503,
             RuntimeError::Internal => 500,
+            RuntimeError::Auth(a) => a.status(),
         }
     }
 
@@ -114,6 +123,7 @@ impl RuntimeError {
             }
             RuntimeError::ServiceUnavailable(_) => "ServiceUnavailable",
             RuntimeError::Internal => "InternalFailure",
+            RuntimeError::Auth(a) => a.code(),
         }
     }
 
@@ -237,6 +247,9 @@ pub enum CloudWatchError {
     UnknownOperation(String),
     #[error("An internal error occurred. Try again.")]
     Internal,
+    /// The request's SigV4 signature was missing or rejected ([`AuthError`]).
+    #[error("{}", .0.message())]
+    Auth(AuthError),
 }
 
 impl CloudWatchError {
@@ -244,6 +257,7 @@ impl CloudWatchError {
         match self {
             CloudWatchError::ResourceNotFound(_) => 404,
             CloudWatchError::RequestEntityTooLarge(_) => 413,
+            CloudWatchError::Auth(a) => a.status(),
             CloudWatchError::Internal => 500,
             _ => 400,
         }
@@ -264,6 +278,7 @@ impl CloudWatchError {
             CloudWatchError::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             CloudWatchError::UnknownOperation(_) => "InvalidAction",
             CloudWatchError::Internal => "InternalServiceError",
+            CloudWatchError::Auth(a) => a.query_code(),
         }
     }
 
@@ -279,6 +294,7 @@ impl CloudWatchError {
             CloudWatchError::LimitExceeded(_) => "LimitExceededFault",
             CloudWatchError::UnknownOperation(_) => "UnknownOperationException",
             CloudWatchError::Internal => "InternalServiceFault",
+            CloudWatchError::Auth(a) => a.code(),
             other => other.query_code(),
         }
     }
@@ -315,5 +331,149 @@ impl From<WireError> for CloudWatchError {
             }
             WireError::Validation(v) => CloudWatchError::violations(&v),
         }
+    }
+}
+
+/// Why a request failed authentication (SigV4, or the `/metrics` bearer token). One variant per
+/// error clients tell apart; the framers render it through the `Auth` variant of
+/// [`ApiError`], [`RuntimeError`] or [`CloudWatchError`] (`From` below).
+///
+/// Codes [3rd-party: AWS answers quoted in public issues; sagemaker-api.md §3.3]: JSON services
+/// (SageMaker, the runtime) send the `…Exception` spellings as `__type` / `x-amzn-ErrorType`;
+/// CloudWatch keeps its query spellings in every protocol (`x-amzn-query-error`, XML `Code`), so
+/// botocore reports `InvalidClientTokenId` / `SignatureDoesNotMatch` there, as against AWS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// Neither an `Authorization` header nor `X-Amz-Algorithm` query parameter.
+    #[error("Missing Authentication Token")]
+    Missing,
+    /// The `Authorization` header or the presigned query is malformed or incomplete.
+    #[error("{0}")]
+    Incomplete(String),
+    /// The access key id is not one of the configured `[[credentials]]`.
+    #[error("The security token included in the request is invalid.")]
+    UnknownKey,
+    /// The signature does not match, is expired or not yet current, or its scope names another
+    /// region.
+    #[error("{0}")]
+    BadSignature(String),
+    /// The credential scope names another service than the one addressed (AWS answers 400).
+    #[error("{0}")]
+    WrongService(String),
+    /// `/metrics` without the configured `Authorization: Bearer` token (not an AWS API).
+    #[error("A valid bearer token is required.")]
+    BearerToken,
+}
+
+impl AuthError {
+    /// AWS's mismatch message (also used when the verifier gives none).
+    pub const SIGNATURE_MISMATCH: &'static str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::Incomplete(_) | AuthError::WrongService(_) => 400,
+            AuthError::BearerToken => 401,
+            AuthError::Missing | AuthError::UnknownKey | AuthError::BadSignature(_) => 403,
+        }
+    }
+
+    /// The JSON spelling (`__type`, `x-amzn-ErrorType`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "MissingAuthenticationTokenException",
+            AuthError::Incomplete(_) => "IncompleteSignatureException",
+            AuthError::UnknownKey => "UnrecognizedClientException",
+            AuthError::BadSignature(_) | AuthError::WrongService(_) => "InvalidSignatureException",
+            AuthError::BearerToken => "UnauthorizedException",
+        }
+    }
+
+    /// The awsQuery spelling (CloudWatch's `x-amzn-query-error` and XML `Code`).
+    pub fn query_code(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "MissingAuthenticationToken",
+            AuthError::Incomplete(_) => "IncompleteSignature",
+            AuthError::UnknownKey => "InvalidClientTokenId",
+            AuthError::BadSignature(_) | AuthError::WrongService(_) => "SignatureDoesNotMatch",
+            AuthError::BearerToken => "Unauthorized",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::Auth(e)
+    }
+}
+
+impl From<AuthError> for RuntimeError {
+    fn from(e: AuthError) -> Self {
+        RuntimeError::Auth(e)
+    }
+}
+
+impl From<AuthError> for CloudWatchError {
+    fn from(e: AuthError) -> Self {
+        CloudWatchError::Auth(e)
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+
+    #[test]
+    fn auth_errors_keep_aws_codes_in_every_framing() {
+        let e = AuthError::UnknownKey;
+        assert_eq!(
+            ApiError::from(e.clone()).code(),
+            "UnrecognizedClientException"
+        );
+        assert_eq!(ApiError::from(e.clone()).status(), 403);
+        assert_eq!(
+            ApiError::from(e.clone()).message(),
+            "The security token included in the request is invalid."
+        );
+        assert_eq!(
+            RuntimeError::from(e.clone()).error_type(),
+            "UnrecognizedClientException"
+        );
+        assert_eq!(
+            RuntimeError::from(e.clone()).body()["message"],
+            "The security token included in the request is invalid."
+        );
+        let cw = CloudWatchError::from(e);
+        assert_eq!(cw.query_error_header(), "InvalidClientTokenId;Sender");
+        assert_eq!(
+            cw.type_id(),
+            "com.amazonaws.cloudwatch#UnrecognizedClientException"
+        );
+        assert_eq!(cw.status(), 403);
+    }
+
+    #[test]
+    fn malformed_and_wrong_service_are_400_the_rest_403() {
+        assert_eq!(AuthError::Incomplete("x".into()).status(), 400);
+        assert_eq!(AuthError::WrongService("x".into()).status(), 400);
+        assert_eq!(AuthError::Missing.status(), 403);
+        assert_eq!(AuthError::BadSignature("x".into()).status(), 403);
+        assert_eq!(
+            AuthError::Missing.code(),
+            "MissingAuthenticationTokenException"
+        );
+        assert_eq!(
+            AuthError::Missing.query_code(),
+            "MissingAuthenticationToken"
+        );
+        assert_eq!(AuthError::Missing.message(), "Missing Authentication Token");
+        assert_eq!(
+            CloudWatchError::from(AuthError::BadSignature("m".into())).query_code(),
+            "SignatureDoesNotMatch"
+        );
+        assert_eq!(AuthError::BearerToken.status(), 401);
     }
 }

@@ -3,6 +3,7 @@
 //! and `GET /healthz`. Protocol framing and dispatch live here; shapes and the error table come
 //! from `guardrail-api`, behaviour from the controller and the core.
 
+pub mod auth;
 mod awsjson;
 mod cloudwatch;
 mod list;
@@ -35,6 +36,8 @@ pub struct AppParts {
     pub monitor: guardrail_monitor::Monitor,
     pub region: String,
     pub account_id: String,
+    /// SigV4 keys and the `/metrics` token; the default checks nothing.
+    pub auth: auth::AuthConfig,
 }
 
 #[derive(Clone)]
@@ -47,12 +50,14 @@ pub struct Inner {
     pub(crate) router: Arc<Router>,
     pub(crate) monitor: guardrail_monitor::Monitor,
     pub(crate) arns: Arns,
+    pub(crate) auth: auth::Auth,
 }
 
 impl AppState {
     pub fn new(p: AppParts) -> Self {
         AppState(Arc::new(Inner {
             arns: Arns::new(&p.region, &p.account_id),
+            auth: auth::Auth::new(p.auth, &p.region),
             store: p.store,
             controller: p.controller,
             router: p.router,
@@ -74,7 +79,7 @@ pub fn app(state: AppState) -> axum::Router {
         // Checked against Content-Length before buffering, plus a cap on streamed bodies;
         // the handler answers SageMaker's error instead of axum's plain 413.
         .layer(DefaultBodyLimit::disable());
-    axum::Router::new()
+    let router = axum::Router::new()
         .route("/", post(control_plane))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(prometheus))
@@ -84,8 +89,17 @@ pub fn app(state: AppState) -> axum::Router {
         )
         .layer(DefaultBodyLimit::disable())
         .merge(runtime)
-        .fallback(fallback)
-        .with_state(state)
+        .fallback(fallback);
+    // Authentication runs before every handler (and the fallback) when configured.
+    let router = if state.auth.active() {
+        router.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 async fn control_plane(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {

@@ -179,7 +179,7 @@ fn to_runtime_error(state: &AppState, name: &str, e: InvokeError) -> RuntimeErro
     }
 }
 
-fn error_response(e: &RuntimeError) -> Response {
+pub(crate) fn error_response(e: &RuntimeError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, e.body().to_string()).into_response();
     let h = resp.headers_mut();

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use guardrail_controller::{ImageCatalog, ImageCommand};
+use guardrail_http::auth::{AuthConfig, BearerToken, Credentials};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -19,6 +20,8 @@ pub(crate) struct FileConfig {
     pub(crate) images: BTreeMap<String, ImageConfig>,
     #[serde(default)]
     pub(crate) credentials: Vec<Credential>,
+    /// `Authorization: Bearer <token>` required on `/metrics` (instead of SigV4).
+    pub(crate) metrics_token: Option<String>,
     /// Seconds a container may take to answer an invocation (SageMaker: 60).
     pub(crate) invocation_timeout_s: Option<u64>,
 }
@@ -31,13 +34,20 @@ pub(crate) struct ImageConfig {
     pub(crate) env: BTreeMap<String, String>,
 }
 
-/// Reserved for SigV4 verification.
-#[derive(Debug, Deserialize)]
+/// One SigV4 key every request may be signed with. `Debug` never shows the secret.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // verified by a later release; parsed now so configs stay valid
 pub(crate) struct Credential {
     pub(crate) access_key_id: String,
     pub(crate) secret_access_key: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -47,7 +57,10 @@ pub(crate) struct Config {
     pub(crate) region: String,
     pub(crate) account_id: String,
     pub(crate) images: ImageCatalog,
-    pub(crate) auth_enabled: bool,
+    /// SigV4 keys and the `/metrics` token (`Debug` shows key ids only).
+    pub(crate) auth: AuthConfig,
+    /// `--insecure`: a non-loopback `listen` without `[[credentials]]` was asked for.
+    pub(crate) insecure: bool,
     pub(crate) invocation_timeout_s: u64,
 }
 
@@ -56,6 +69,7 @@ impl Config {
         file: Option<&Path>,
         listen: Option<&str>,
         data_dir: Option<&Path>,
+        insecure: bool,
     ) -> anyhow::Result<Config> {
         let parsed: FileConfig = match file {
             Some(path) => {
@@ -91,10 +105,28 @@ impl Config {
                 },
             );
         }
-        for c in &parsed.credentials {
-            if c.access_key_id.is_empty() || c.secret_access_key.is_empty() {
-                anyhow::bail!("[[credentials]] entries need access_key_id and secret_access_key");
-            }
+        let credentials = if parsed.credentials.is_empty() {
+            None
+        } else {
+            let pairs = parsed
+                .credentials
+                .into_iter()
+                .map(|c| (c.access_key_id, c.secret_access_key));
+            Some(Credentials::new(pairs).map_err(|e| anyhow::anyhow!("{e}"))?)
+        };
+        let metrics_token = match parsed.metrics_token {
+            None => None,
+            Some(t) => Some(BearerToken::new(t).ok_or_else(|| {
+                anyhow::anyhow!("metrics_token must be non-empty visible ASCII without spaces")
+            })?),
+        };
+        // Without keys every request is accepted: only this machine may reach it, unless the
+        // operator says otherwise.
+        if credentials.is_none() && !listen.ip().is_loopback() && !insecure {
+            anyhow::bail!(
+                "refusing to listen on {listen} without authentication: configure [[credentials]] \
+                 (SigV4 keys) or pass --insecure to accept unauthenticated requests from the network"
+            );
         }
         Ok(Config {
             listen,
@@ -105,8 +137,59 @@ impl Config {
             region: parsed.region.unwrap_or_else(|| "us-east-1".into()),
             account_id,
             images: ImageCatalog::new(images),
-            auth_enabled: !parsed.credentials.is_empty(),
+            auth: AuthConfig {
+                credentials,
+                metrics_token,
+            },
+            insecure,
             invocation_timeout_s: parsed.invocation_timeout_s.unwrap_or(60),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+    fn load(toml: &str, listen: Option<&str>, insecure: bool) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path), listen, None, insecure)
+    }
+
+    #[test]
+    fn non_loopback_without_credentials_needs_insecure() {
+        let e = load("", Some("0.0.0.0:8080"), false).unwrap_err();
+        assert!(e.to_string().contains("--insecure"), "{e}");
+        assert!(load("", Some("0.0.0.0:8080"), true).is_ok());
+        assert!(load("", Some("127.0.0.1:8080"), false).is_ok());
+        assert!(load("", Some("[::1]:8080"), false).is_ok());
+        let with_keys = format!(
+            "[[credentials]]\naccess_key_id = \"AKID1\"\nsecret_access_key = \"{SECRET}\"\n"
+        );
+        let cfg = load(&with_keys, Some("0.0.0.0:8080"), false).unwrap();
+        assert!(cfg.auth.credentials.is_some());
+    }
+
+    #[test]
+    fn secrets_are_checked_and_never_printed() {
+        let toml = format!(
+            "metrics_token = \"tok-123\"\n[[credentials]]\naccess_key_id = \"AKID1\"\nsecret_access_key = \"{SECRET}\"\n"
+        );
+        let cfg = load(&toml, None, false).unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(shown.contains("AKID1"), "{shown}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains("tok-123"),
+            "{shown}"
+        );
+
+        let short = "[[credentials]]\naccess_key_id = \"AKID1\"\nsecret_access_key = \"short\"\n";
+        let e = load(short, None, false).unwrap_err().to_string();
+        assert!(e.contains("40") && !e.contains("short\""), "{e}");
+        assert!(load("metrics_token = \"\"\n", None, false).is_err());
     }
 }

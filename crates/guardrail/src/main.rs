@@ -32,6 +32,10 @@ enum Command {
         /// Where the store, instance logs and pid files live (default ./guardrail-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Allow a non-loopback --listen address without [[credentials]] (every request is
+        /// then accepted unauthenticated).
+        #[arg(long)]
+        insecure: bool,
     },
     /// Run the built-in model server (SageMaker container contract; configured by env).
     ModelServer,
@@ -44,12 +48,14 @@ fn main() -> std::process::ExitCode {
             config,
             listen,
             data_dir,
+            insecure,
         } => {
             init_tracing();
             let cfg = match config::Config::load(
                 config.as_deref(),
                 listen.as_deref(),
                 data_dir.as_deref(),
+                insecure,
             ) {
                 Ok(c) => c,
                 Err(e) => {
@@ -89,7 +95,13 @@ fn run(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> std::proce
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GUARDRAIL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        // The SigV4 verifier traces canonical requests and expected signatures: never log them.
+        .add_directive(
+            "scratchstack_aws_signature=info"
+                .parse()
+                .expect("a valid directive"),
+        );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

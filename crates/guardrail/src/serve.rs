@@ -71,6 +71,7 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
         monitor,
         region: cfg.region.clone(),
         account_id: cfg.account_id.clone(),
+        auth: cfg.auth.clone(),
     });
     let app = guardrail_http::app(state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -83,10 +84,26 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
         region = %cfg.region,
         "Guardrail listening on http://{local}"
     );
-    if !cfg.auth_enabled {
-        tracing::warn!(
-            "authentication is off: no [[credentials]] configured, any access key is accepted"
-        );
+    match &cfg.auth.credentials {
+        Some(keys) => tracing::info!(
+            access_key_ids = ?keys.key_ids(),
+            metrics = if cfg.auth.metrics_token.is_some() { "bearer token" } else { "SigV4" },
+            "authentication is on: every request except /healthz must be SigV4-signed by a configured key"
+        ),
+        None => {
+            tracing::warn!(
+                "authentication is off: no [[credentials]] configured, any access key is accepted"
+            );
+            if cfg.insecure && !local.ip().is_loopback() {
+                tracing::warn!(
+                    address = %local,
+                    "--insecure: accepting unauthenticated requests on a non-loopback address"
+                );
+            }
+            if cfg.auth.metrics_token.is_some() {
+                tracing::info!("/metrics requires the configured bearer token");
+            }
+        }
     }
 
     let mut sigterm = signal(SignalKind::terminate())?;

@@ -143,7 +143,7 @@ async fn dispatch(state: &AppState, op: Operation, input: serde_json::Value) -> 
     }
 }
 
-fn frame(
+pub(crate) fn frame(
     protocol: Protocol,
     op: Option<Operation>,
     request_id: &str,

@@ -84,6 +84,43 @@ impl Server {
         server
     }
 
+    /// Like [`Server::start`], with `extra_toml` put before the image tables of the config, so
+    /// it may set top-level keys and add tables (e.g. `metrics_token`, `[[credentials]]`).
+    pub fn start_with_config(data_dir: &Path, extra_toml: &str) -> Server {
+        let config = write_config(data_dir.parent().unwrap_or(data_dir));
+        let images = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, format!("{extra_toml}\n{images}")).unwrap();
+        let port = free_port();
+        let log = data_dir.with_extension(format!("{port}.log"));
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start guardrail");
+        let server = Server {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_path_buf(),
+            log,
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        };
+        server.wait_for("healthz", Duration::from_secs(30), || {
+            server
+                .client
+                .get(format!("{}/healthz", server.url))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+        });
+        server
+    }
+
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
