@@ -140,6 +140,13 @@ impl EndpointRecord {
 
     /// `EndpointConfigName` as DescribeEndpoint shows it (deployments.md §9): the new config
     /// while an update runs and after a failed rollback, the serving config otherwise.
+    /// Instances this endpoint wants running: its fleet's desired counts, plus the new fleet's
+    /// while an update runs (blue/green holds both).
+    pub fn desired_instances(&self) -> u32 {
+        let fleet = |f: &Fleet| f.variants.iter().map(|v| v.desired_count).sum::<u32>();
+        fleet(&self.fleet) + self.deployment.as_deref().map_or(0, |d| fleet(&d.green))
+    }
+
     pub fn endpoint_config_name(&self) -> &str {
         match &self.deployment {
             Some(d) => &d.green.spec.config_name,

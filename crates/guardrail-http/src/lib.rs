@@ -6,6 +6,7 @@
 pub mod auth;
 mod awsjson;
 mod cloudwatch;
+mod limits;
 mod list;
 mod runtime;
 mod sagemaker;
@@ -29,11 +30,14 @@ pub const MAX_CONTROL_BODY: usize = 1024 * 1024;
 /// SageMaker's InvokeEndpoint payload limit.
 pub const MAX_INVOKE_BODY: usize = 6 * 1024 * 1024;
 
+pub use limits::Limits;
+
 pub struct AppParts {
     pub store: Store,
     pub controller: Controller,
     pub router: Arc<Router>,
     pub monitor: guardrail_monitor::Monitor,
+    pub limits: Limits,
     pub region: String,
     pub account_id: String,
     /// SigV4 keys and the `/metrics` token; the default checks nothing.
@@ -49,6 +53,7 @@ pub struct Inner {
     pub(crate) controller: Controller,
     pub(crate) router: Arc<Router>,
     pub(crate) monitor: guardrail_monitor::Monitor,
+    pub(crate) limits: Limits,
     pub(crate) arns: Arns,
     pub(crate) auth: auth::Auth,
 }
@@ -62,6 +67,7 @@ impl AppState {
             controller: p.controller,
             router: p.router,
             monitor: p.monitor,
+            limits: p.limits,
         }))
     }
 }

@@ -24,6 +24,20 @@ pub(crate) struct FileConfig {
     pub(crate) metrics_token: Option<String>,
     /// Seconds a container may take to answer an invocation (SageMaker: 60).
     pub(crate) invocation_timeout_s: Option<u64>,
+    #[serde(default)]
+    pub(crate) limits: LimitsConfig,
+}
+
+/// `[limits]`: every key optional; absent = unlimited (the concurrency default is 1024).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitsConfig {
+    pub(crate) max_endpoints: Option<usize>,
+    pub(crate) max_instances_per_endpoint: Option<u32>,
+    pub(crate) max_instances: Option<u32>,
+    /// Requests one instance may have outstanding; beyond it callers get a retryable
+    /// ServiceUnavailable instead of queueing without bound.
+    pub(crate) max_concurrent_invocations_per_instance: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +76,8 @@ pub(crate) struct Config {
     /// `--insecure`: a non-loopback `listen` without `[[credentials]]` was asked for.
     pub(crate) insecure: bool,
     pub(crate) invocation_timeout_s: u64,
+    pub(crate) limits: guardrail_http::Limits,
+    pub(crate) max_concurrent_invocations_per_instance: u32,
 }
 
 impl Config {
@@ -143,6 +159,21 @@ impl Config {
             },
             insecure,
             invocation_timeout_s: parsed.invocation_timeout_s.unwrap_or(60),
+            limits: guardrail_http::Limits {
+                max_endpoints: parsed.limits.max_endpoints,
+                max_instances_per_endpoint: parsed.limits.max_instances_per_endpoint,
+                max_instances: parsed.limits.max_instances,
+            },
+            max_concurrent_invocations_per_instance: match parsed
+                .limits
+                .max_concurrent_invocations_per_instance
+            {
+                Some(0) => anyhow::bail!(
+                    "[limits] max_concurrent_invocations_per_instance must be at least 1"
+                ),
+                Some(n) => n,
+                None => 1024,
+            },
         })
     }
 }

@@ -40,6 +40,7 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
     let router = Arc::new(Router::with_observer(
         RouterConfig {
             invocation_timeout: Duration::from_secs(cfg.invocation_timeout_s),
+            max_concurrency_per_instance: cfg.max_concurrent_invocations_per_instance,
             ..RouterConfig::default()
         },
         monitor.recorder(),
@@ -69,6 +70,7 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
         controller: controller.clone(),
         router,
         monitor,
+        limits: cfg.limits,
         region: cfg.region.clone(),
         account_id: cfg.account_id.clone(),
         auth: cfg.auth.clone(),

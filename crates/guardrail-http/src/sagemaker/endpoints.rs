@@ -43,6 +43,7 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointInput) -> 
     let key = name_key(&name);
     let row_arn = arn.clone();
     let row_key = key.clone();
+    let limits = state.limits;
     state
         .store
         .write(move |tx| {
@@ -50,6 +51,13 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointInput) -> 
                 return Err(invalid(messages::already_exists("endpoint", &row_arn)));
             }
             let (spec, _) = snapshot::resolve(tx, &arns, &images, &config_name)?;
+            let (other_endpoints, other_instances) = crate::limits::others(tx, &row_key)?;
+            limits.check(crate::limits::Demand {
+                other_endpoints,
+                other_instances,
+                endpoint_instances: spec.total_instances(),
+                creates: true,
+            })?;
             let row = EndpointRow {
                 key: row_key,
                 name: name.clone(),
@@ -291,6 +299,7 @@ pub(crate) async fn update_weights_and_capacities(
     let arn = state.arns.arn(ResourceKind::Endpoint, &name);
     let wanted = input.desired_weights_and_capacities.unwrap_or_default();
     let now = state.controller.clock().now();
+    let limits = state.limits;
     let k = key.clone();
     let out_arn = arn.clone();
     state
@@ -363,6 +372,13 @@ pub(crate) async fn update_weights_and_capacities(
             if rec.fleet.variants.iter().all(|v| v.desired_weight <= 0.0) {
                 return Err(invalid("The sum of the variant weights must be greater than 0."));
             }
+            let (other_endpoints, other_instances) = crate::limits::others(tx, &k)?;
+            limits.check(crate::limits::Demand {
+                other_endpoints,
+                other_instances,
+                endpoint_instances: rec.desired_instances(),
+                creates: false,
+            })?;
             rec.capacity_change = (count_changes > 0).then_some(CapacityChange {
                 previous,
                 started: now,

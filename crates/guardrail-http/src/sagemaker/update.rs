@@ -43,6 +43,7 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
     let k = key.clone();
     let out_arn = arn.clone();
     let monitor = state.monitor.clone();
+    let limits = state.limits;
     state
         .store
         .write(move |tx| {
@@ -62,6 +63,13 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
                         .unwrap_or_else(|| invalid(messages::in_progress(&arn))),
                     BeginError::Invalid(m) => invalid(m),
                 })?;
+            let (other_endpoints, other_instances) = crate::limits::others(tx, &k)?;
+            limits.check(crate::limits::Demand {
+                other_endpoints,
+                other_instances,
+                endpoint_instances: row.record.desired_instances(),
+                creates: false,
+            })?;
             // §7 checks alarm existence after the other semantic rules.
             alarms
                 .check_alarms_exist(|a| monitor.alarm_exists(a))

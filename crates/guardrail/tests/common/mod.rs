@@ -52,36 +52,7 @@ env = {{ MODEL_VERSION = "v2" }}
 impl Server {
     /// Starts the binary on `data_dir` and waits (bounded) until it answers `/healthz`.
     pub fn start(data_dir: &Path) -> Server {
-        let config = write_config(data_dir.parent().unwrap_or(data_dir));
-        let port = free_port();
-        let log = data_dir.with_extension(format!("{port}.log"));
-        let child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start guardrail");
-        let server = Server {
-            child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
-            data_dir: data_dir.to_path_buf(),
-            log,
-            client: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-        };
-        server.wait_for("healthz", Duration::from_secs(30), || {
-            server
-                .client
-                .get(format!("{}/healthz", server.url))
-                .send()
-                .is_ok_and(|r| r.status().is_success())
-        });
-        server
+        Self::start_with_config(data_dir, "")
     }
 
     /// Like [`Server::start`], with `extra_toml` put before the image tables of the config, so
