@@ -102,7 +102,9 @@ mod tests {
 
     #[test]
     fn unlimited_by_default() {
-        assert!(Limits::default().check(demand(10_000, 1_000_000, 1_000)).is_ok());
+        assert!(Limits::default()
+            .check(demand(10_000, 1_000_000, 1_000))
+            .is_ok());
     }
 
     #[test]
@@ -116,12 +118,23 @@ mod tests {
         let e = l.check(demand(2, 0, 1)).unwrap_err();
         assert_eq!(e.code(), "ResourceLimitExceeded");
         assert!(e.message().contains("max_endpoints"), "{e}");
-        assert!(l.check(demand(0, 0, 4)).unwrap_err().message().contains("max_instances_per_endpoint"));
-        assert!(l.check(demand(1, 3, 3)).unwrap_err().message().contains("max_instances in"));
+        assert!(l
+            .check(demand(0, 0, 4))
+            .unwrap_err()
+            .message()
+            .contains("max_instances_per_endpoint"));
+        assert!(l
+            .check(demand(1, 3, 3))
+            .unwrap_err()
+            .message()
+            .contains("max_instances in"));
         let update = Demand {
             creates: false,
             ..demand(2, 0, 1)
         };
-        assert!(l.check(update).is_ok(), "updates do not count as a new endpoint");
+        assert!(
+            l.check(update).is_ok(),
+            "updates do not count as a new endpoint"
+        );
     }
 }
