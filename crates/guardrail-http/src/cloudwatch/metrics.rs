@@ -34,6 +34,22 @@ fn to_wire_ts(t: Timestamp) -> wire::Timestamp {
     wire::Timestamp::from_millis(t.millis())
 }
 
+/// `StartTime`/`EndTime`: both required, start strictly before end.
+fn time_range(
+    start: Option<&wire::Timestamp>,
+    end: Option<&wire::Timestamp>,
+    invalid: Invalid,
+) -> Result<(Timestamp, Timestamp), CloudWatchError> {
+    let start = to_engine_ts(start.ok_or_else(|| missing("StartTime"))?);
+    let end = to_engine_ts(end.ok_or_else(|| missing("EndTime"))?);
+    if end <= start {
+        return Err(invalid(
+            "The parameter StartTime must be less than the parameter EndTime.".into(),
+        ));
+    }
+    Ok((start, end))
+}
+
 fn missing(param: &str) -> CloudWatchError {
     CloudWatchError::MissingParameter(format!("The parameter {param} is required."))
 }

@@ -5,7 +5,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use guardrail_api::error::CloudWatchError;
 
-fn invalid() -> CloudWatchError {
+/// `InvalidNextToken` with CloudWatch's message.
+pub(crate) fn invalid() -> CloudWatchError {
     CloudWatchError::InvalidNextToken(
         "The service couldn't process your request because the value of NextToken is not valid."
             .to_owned(),

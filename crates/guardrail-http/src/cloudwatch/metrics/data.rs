@@ -15,7 +15,7 @@ use guardrail_metrics::{
 
 use super::expr::{self, Expr, Series};
 use super::page::{self, Cursor, Item};
-use super::{metric_id, missing, parse_unit, thousands, to_engine_ts, MetricParams};
+use super::{metric_id, missing, parse_unit, thousands, time_range, MetricParams};
 use crate::cloudwatch::{to_value, Reply};
 use crate::AppState;
 
@@ -287,18 +287,7 @@ pub(super) fn plan(input: &GetMetricDataInput) -> Result<Plan, CloudWatchError> 
             "The collection MetricDataQueries must not have a size greater than {MAX_QUERIES}."
         )));
     }
-    let start = to_engine_ts(
-        input
-            .start_time
-            .as_ref()
-            .ok_or_else(|| missing("StartTime"))?,
-    );
-    let end = to_engine_ts(input.end_time.as_ref().ok_or_else(|| missing("EndTime"))?);
-    if end <= start {
-        return Err(invalid(
-            "The parameter StartTime must be less than the parameter EndTime.".into(),
-        ));
-    }
+    let (start, end) = time_range(input.start_time.as_ref(), input.end_time.as_ref(), invalid)?;
     let mut queries: Vec<Query> = Vec::with_capacity(raw.len());
     for (i, q) in raw.iter().enumerate() {
         let q = query(q, i + 1, start, end)?;

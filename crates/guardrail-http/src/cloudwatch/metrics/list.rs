@@ -22,13 +22,6 @@ pub(crate) fn list_metrics(state: &AppState, input: ListMetricsInput) -> Reply {
     to_value(&output)
 }
 
-fn invalid_token() -> CloudWatchError {
-    CloudWatchError::InvalidNextToken(
-        "The service couldn't process your request because the value of NextToken is not valid."
-            .to_owned(),
-    )
-}
-
 /// The store filter a request describes.
 pub(super) fn filter(input: &ListMetricsInput) -> Result<ListMetricsFilter, CloudWatchError> {
     let dimensions = input
@@ -78,7 +71,7 @@ pub(super) fn list(
         .as_deref()
         .map(|t| {
             let pos = tokens::decode(TOKEN_KIND, t)?;
-            serde_json::from_str::<MetricId>(&pos).map_err(|_| invalid_token())
+            serde_json::from_str::<MetricId>(&pos).map_err(|_| crate::cloudwatch::tokens::invalid())
         })
         .transpose()?;
     let all = store.list_metrics(&filter, now);

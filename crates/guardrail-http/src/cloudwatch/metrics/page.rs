@@ -28,13 +28,6 @@ pub(super) struct Item<'a> {
     pub(super) points: &'a [(i64, f64)],
 }
 
-fn invalid_token() -> CloudWatchError {
-    CloudWatchError::InvalidNextToken(
-        "The service couldn't process your request because the value of NextToken is not valid."
-            .to_owned(),
-    )
-}
-
 /// FNV-1a over what a token must agree with: the returned ids, the time range, the order.
 pub(super) fn fingerprint<'a>(
     returned_ids: impl Iterator<Item = &'a str>,
@@ -79,16 +72,22 @@ pub(super) fn decode_token(
     let (Some(result), Some(after), Some(fp), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(invalid_token());
+        return Err(crate::cloudwatch::tokens::invalid());
     };
-    let result: usize = result.parse().map_err(|_| invalid_token())?;
+    let result: usize = result
+        .parse()
+        .map_err(|_| crate::cloudwatch::tokens::invalid())?;
     let after = if after.is_empty() {
         None
     } else {
-        Some(after.parse::<i64>().map_err(|_| invalid_token())?)
+        Some(
+            after
+                .parse::<i64>()
+                .map_err(|_| crate::cloudwatch::tokens::invalid())?,
+        )
     };
     if fp != format!("{fingerprint:016x}") || result >= returned {
-        return Err(invalid_token());
+        return Err(crate::cloudwatch::tokens::invalid());
     }
     Ok(Cursor { result, after })
 }
@@ -171,19 +170,23 @@ mod tests {
         assert_eq!(decode_token(&t, 42, 3), Ok(c));
         assert_eq!(
             decode_token(&t, 43, 3),
-            Err(invalid_token()),
+            Err(crate::cloudwatch::tokens::invalid()),
             "other request"
         );
         assert_eq!(
             decode_token(&t, 42, 2),
-            Err(invalid_token()),
+            Err(crate::cloudwatch::tokens::invalid()),
             "out of range"
         );
         let t = encode_token(Cursor::default(), 7);
         assert_eq!(decode_token(&t, 7, 1), Ok(Cursor::default()));
         for bad in ["", "0|", "x||7", "0|1|7|9"] {
             let t = tokens::encode(TOKEN_KIND, bad);
-            assert_eq!(decode_token(&t, 7, 1), Err(invalid_token()), "{bad}");
+            assert_eq!(
+                decode_token(&t, 7, 1),
+                Err(crate::cloudwatch::tokens::invalid()),
+                "{bad}"
+            );
         }
     }
 

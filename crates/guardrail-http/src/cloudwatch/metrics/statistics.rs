@@ -10,7 +10,7 @@ use guardrail_metrics::{
     MetricId, MetricStore, ParseStatisticError, Percentile, QueryError, Statistic, Timestamp, Unit,
 };
 
-use super::{metric_id, missing, parse_unit, thousands, to_engine_ts, to_wire_ts, MetricParams};
+use super::{metric_id, missing, parse_unit, thousands, time_range, to_wire_ts, MetricParams};
 use crate::cloudwatch::{to_value, Reply};
 use crate::AppState;
 
@@ -93,18 +93,7 @@ pub(super) fn parse(
             }
         }
     }
-    let start = to_engine_ts(
-        input
-            .start_time
-            .as_ref()
-            .ok_or_else(|| missing("StartTime"))?,
-    );
-    let end = to_engine_ts(input.end_time.as_ref().ok_or_else(|| missing("EndTime"))?);
-    if end <= start {
-        return Err(invalid(
-            "The parameter StartTime must be less than the parameter EndTime.".into(),
-        ));
-    }
+    let (start, end) = time_range(input.start_time.as_ref(), input.end_time.as_ref(), invalid)?;
     let period = input.period.ok_or_else(|| missing("Period"))?;
     let period_s = u32::try_from(period)
         .ok()
