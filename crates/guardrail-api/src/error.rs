@@ -239,9 +239,6 @@ pub enum CloudWatchError {
     /// The body cannot be decoded in the request's protocol.
     #[error("{0}")]
     Malformed(String),
-    /// The body is larger than the server accepts.
-    #[error("{0}")]
-    RequestEntityTooLarge(String),
     /// An operation Guardrail does not serve.
     #[error("{0}")]
     UnknownOperation(String),
@@ -256,7 +253,6 @@ impl CloudWatchError {
     pub fn status(&self) -> u16 {
         match self {
             CloudWatchError::ResourceNotFound(_) => 404,
-            CloudWatchError::RequestEntityTooLarge(_) => 413,
             CloudWatchError::Auth(a) => a.status(),
             CloudWatchError::Internal => 500,
             _ => 400,
@@ -275,7 +271,6 @@ impl CloudWatchError {
             CloudWatchError::LimitExceeded(_) => "LimitExceeded",
             CloudWatchError::Validation(_) => "ValidationError",
             CloudWatchError::Malformed(_) => "SerializationException",
-            CloudWatchError::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             CloudWatchError::UnknownOperation(_) => "InvalidAction",
             CloudWatchError::Internal => "InternalServiceError",
             CloudWatchError::Auth(a) => a.query_code(),
