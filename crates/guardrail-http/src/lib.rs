@@ -109,28 +109,14 @@ pub fn app(state: AppState) -> axum::Router {
 }
 
 async fn control_plane(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if let Some(op) = target.strip_prefix(cloudwatch::TARGET_PREFIX) {
-        let op = op.to_owned();
-        return cloudwatch::serve(
-            &state,
-            cloudwatch::Protocol::Json,
-            Some(&op),
-            &headers,
-            body,
-        )
-        .await;
-    }
-    let form = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if target.is_empty() && form {
-        // awsQuery: only CloudWatch speaks it on this port.
-        return cloudwatch::serve(&state, cloudwatch::Protocol::Query, None, &headers, body).await;
+    // One classification of `POST /` for dispatch and for authentication.
+    if let auth::Surface::CloudWatch(protocol) = auth::Surface::of("/", &headers) {
+        let op = headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.strip_prefix(cloudwatch::TARGET_PREFIX))
+            .map(str::to_owned);
+        return cloudwatch::serve(&state, protocol, op.as_deref(), &headers, body).await;
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = async {
