@@ -94,6 +94,8 @@ impl ModelServerConfig {
         }
         if let Some(v) = var("MODEL_VERSION") {
             cfg.model_version = v;
+        } else if let Some(v) = read_version_file(var("SM_MODEL_DIR").as_deref())? {
+            cfg.model_version = v;
         }
         if let Some(v) = var("LATENCY_MS") {
             let ms = v
@@ -128,6 +130,21 @@ impl ModelServerConfig {
             };
         }
         Ok(cfg)
+    }
+}
+
+/// Where SageMaker puts the model artifacts inside a container (`ModelDataUrl`, extracted).
+pub const CONTAINER_MODEL_DIR: &str = "/opt/ml/model";
+
+/// A `VERSION` file in the model directory (`SM_MODEL_DIR`, else `/opt/ml/model`) names the
+/// model version when `MODEL_VERSION` is not set: a test can tell from the answers which
+/// artifacts an instance was given.
+fn read_version_file(model_dir: Option<&str>) -> anyhow::Result<Option<String>> {
+    let path = std::path::Path::new(model_dir.unwrap_or(CONTAINER_MODEL_DIR)).join("VERSION");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text.trim().to_owned()).filter(|v| !v.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
 }
 
@@ -365,6 +382,19 @@ mod tests {
         assert_eq!(c.error_rate, 0.1);
         assert_eq!(c.startup_delay, Duration::from_millis(1500));
         assert!(c.ping_fail);
+    }
+
+    #[test]
+    fn the_model_dir_names_the_version_unless_model_version_is_set() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("VERSION"), "v7\n").unwrap();
+        let d = dir.path().to_str().unwrap();
+        assert_eq!(cfg(&[("SM_MODEL_DIR", d)]).unwrap().model_version, "v7");
+        let c = cfg(&[("SM_MODEL_DIR", d), ("MODEL_VERSION", "v2")]).unwrap();
+        assert_eq!(c.model_version, "v2");
+        let empty = tempfile::tempdir().unwrap();
+        let e = empty.path().to_str().unwrap();
+        assert_eq!(cfg(&[("SM_MODEL_DIR", e)]).unwrap().model_version, "v1");
     }
 
     #[test]
