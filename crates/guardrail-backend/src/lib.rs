@@ -1,9 +1,12 @@
 //! `guardrail-backend`: the instance supervisor. It defines the [`InstanceBackend`] plug-in trait
 //! (idempotent verbs keyed by caller-chosen, deterministic [`InstanceId`]s, used as
 //! `Arc<dyn InstanceBackend>`), the health prober that turns `GET /ping` results into
-//! [`InstanceEvent`]s, and the local-process backend ([`ProcessBackend`]): one OS process per
+//! [`InstanceEvent`]s, the local-process backend ([`ProcessBackend`]): one OS process per
 //! instance, in its own process group, with orphan safety across a server crash
-//! ([`reap_orphans`]). Container and Kubernetes backends implement the same trait.
+//! ([`reap_orphans`]), and the container backend ([`ContainerBackend`]): one container per
+//! instance through the Docker Engine API (docker or podman), found again by label after a crash
+//! ([`ContainerBackend::remove_leftovers`]). [`CombinedBackend`] sends each instance to the one its [`Program`]
+//! needs.
 //!
 //! It reports facts and takes orders; it decides nothing: no startup window, no restarts, no
 //! routing. It must not depend on the other Guardrail crates (core, store, proxy, controller,
@@ -18,10 +21,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod combined;
+mod container;
+mod gate;
 mod orphans;
 mod probe;
 mod process;
 
+pub use combined::CombinedBackend;
+pub use container::{
+    ContainerBackend, ContainerConfig, ContainerNetwork, LABEL_INSTANCE, LABEL_OWNER,
+};
 pub use orphans::reap_orphans;
 pub use probe::ProbeConfig;
 pub use process::ProcessBackend;
@@ -46,18 +56,51 @@ impl From<&str> for InstanceId {
     }
 }
 
-/// What to run for one instance.
+/// What an instance runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    /// A local process: program and arguments (an `[images]` entry's `command`); not run
+    /// through a shell.
+    Process { command: Vec<String> },
+    /// A container image, run as SageMaker runs it: `docker run <image> serve`.
+    Container { image: String },
+}
+
+impl Program {
+    /// `"process"` or `"container"`, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Program::Process { .. } => "process",
+            Program::Container { .. } => "container",
+        }
+    }
+}
+
+/// CPU and memory limits of one instance (containers; from the variant's `InstanceType`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resources {
+    pub vcpus: f64,
+    pub memory_bytes: u64,
+}
+
+/// What to run for one instance.
+#[derive(Debug, Clone, PartialEq)]
 pub struct InstanceSpec {
     pub id: InstanceId,
-    /// Program and arguments (the image's `command`); not run through a shell.
-    pub command: Vec<String>,
+    pub program: Program,
     /// The image's env merged with the Model's `Environment` by the caller (model wins).
     /// The backend always adds `SAGEMAKER_BIND_TO_PORT`, which overrides any value given here:
     /// the port is the backend's to choose.
     pub env: BTreeMap<String, String>,
     /// stdout and stderr are appended here; parent directories are created.
     pub log_path: PathBuf,
+    /// The extracted model artifacts: mounted read-only at `/opt/ml/model` in a container,
+    /// `SM_MODEL_DIR` for a process.
+    pub model_dir: Option<PathBuf>,
+    /// Limits for a container; processes run unlimited.
+    pub resources: Option<Resources>,
+    /// Extra labels on a container (endpoint, variant), for people looking at `docker ps`.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A launched instance: where it serves and, for process backends, its pid.
@@ -97,6 +140,16 @@ pub enum BackendError {
     InvalidId(InstanceId),
     #[error("instance {0} has an empty command")]
     EmptyCommand(InstanceId),
+    #[error("instance {id} runs a {kind}, which this backend does not run")]
+    WrongProgram { id: InstanceId, kind: &'static str },
+    #[error("cannot pull image {image}: {message}")]
+    Pull { image: String, message: String },
+    #[error("container engine at {engine}: cannot {action}: {message}")]
+    Engine {
+        engine: String,
+        action: String,
+        message: String,
+    },
     #[error("no free loopback port: {0}")]
     NoFreePort(io::Error),
     #[error("cannot open log file {path}: {error}")]

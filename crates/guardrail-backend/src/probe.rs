@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{interval, interval_at, Instant, MissedTickBehavior};
 
-use crate::process::EventGate;
+use crate::gate::EventGate;
 use crate::{InstanceEvent, InstanceId};
 
 /// Health-check timing. `Default` is the container contract (deployments.md §10).

@@ -31,10 +31,12 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc::UnboundedSender, oneshot, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
+use crate::gate::EventGate;
 use crate::orphans::{pid_path, write_pid_file, PidRecord};
 use crate::probe::{run_prober, ProbeConfig};
 use crate::{
     BackendError, InstanceBackend, InstanceEvent, InstanceId, InstanceSpec, LaunchedInstance,
+    Program,
 };
 
 /// How long [`InstanceBackend::stop`] waits for a process to disappear after SIGKILL before it
@@ -77,41 +79,6 @@ impl Instance {
     }
 }
 
-/// Serialises an instance's events and ends them: once closed (by `stop` or by the exit), no
-/// further event for this launch goes out, so a late `Ready` can never follow `Exited`.
-pub(crate) struct EventGate {
-    events: UnboundedSender<InstanceEvent>,
-    open: Mutex<bool>,
-}
-
-impl EventGate {
-    fn new(events: UnboundedSender<InstanceEvent>) -> Self {
-        Self {
-            events,
-            open: Mutex::new(true),
-        }
-    }
-
-    /// Sends unless closed; returns whether the gate is still open.
-    pub(crate) fn send(&self, event: InstanceEvent) -> bool {
-        let open = self.open.lock();
-        if *open {
-            // The receiver may be gone during shutdown; nothing to do about it.
-            let _ = self.events.send(event);
-        }
-        *open
-    }
-
-    /// Sends `last` if still open, then closes.
-    fn close(&self, last: Option<InstanceEvent>) {
-        let mut open = self.open.lock();
-        if let (true, Some(event)) = (*open, last) {
-            let _ = self.events.send(event);
-        }
-        *open = false;
-    }
-}
-
 impl ProcessBackend {
     /// `data_dir` holds the pid files (`<data_dir>/instances/<id>.pid`); call
     /// [`crate::reap_orphans`] on it before the first launch. Events go to `events`.
@@ -134,10 +101,21 @@ impl ProcessBackend {
     async fn spawn_instance(&self, spec: InstanceSpec) -> Result<LaunchedInstance, BackendError> {
         let InstanceSpec {
             id,
-            command,
-            env,
+            program,
+            mut env,
             log_path,
+            model_dir,
+            ..
         } = spec;
+        let Program::Process { command } = program else {
+            return Err(BackendError::WrongProgram {
+                id,
+                kind: program.kind(),
+            });
+        };
+        if let Some(dir) = model_dir {
+            env.insert("SM_MODEL_DIR".into(), dir.display().to_string());
+        }
         let port = free_port().map_err(BackendError::NoFreePort)?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let shown = command.join(" ");
@@ -230,7 +208,7 @@ impl InstanceBackend for ProcessBackend {
         if !valid_id(&spec.id) {
             return Err(BackendError::InvalidId(spec.id));
         }
-        if spec.command.is_empty() {
+        if matches!(&spec.program, Program::Process { command } if command.is_empty()) {
             return Err(BackendError::EmptyCommand(spec.id));
         }
         loop {
@@ -357,7 +335,10 @@ async fn monitor(mut m: Monitor) {
 }
 
 /// Waits up to `limit` for the monitor to report the exit; `false` if still running then.
-async fn wait_exited(exited: &mut watch::Receiver<Option<String>>, limit: Duration) -> bool {
+pub(crate) async fn wait_exited(
+    exited: &mut watch::Receiver<Option<String>>,
+    limit: Duration,
+) -> bool {
     // Err from wait_for: the monitor is gone (runtime shutting down) and its Child was dropped
     // with kill_on_drop: as good as exited. The `Ref` is dropped at once (it holds a lock).
     tokio::time::timeout(limit, exited.wait_for(Option::is_some))
@@ -381,8 +362,8 @@ fn signal_group(pgid: i32, signal: Signal) {
     }
 }
 
-/// Ids become file names: keep them boring.
-fn valid_id(id: &InstanceId) -> bool {
+/// Ids become file and container names: keep them boring.
+pub(crate) fn valid_id(id: &InstanceId) -> bool {
     let s = id.0.as_str();
     !s.is_empty()
         && s.len() <= 200
@@ -393,12 +374,12 @@ fn valid_id(id: &InstanceId) -> bool {
 
 /// Binds 127.0.0.1:0 and releases it. Another process may take the port before the instance
 /// binds it; the instance then fails to start and is reported `Exited` like any bad start.
-fn free_port() -> io::Result<u16> {
+pub(crate) fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
 }
 
-fn open_log(path: &Path) -> io::Result<File> {
+pub(crate) fn open_log(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
@@ -406,7 +387,7 @@ fn open_log(path: &Path) -> io::Result<File> {
 }
 
 /// A line of our own in the instance's log (best effort: the log is for humans).
-fn append_log(path: &Path, line: &str) {
+pub(crate) fn append_log(path: &Path, line: &str) {
     if let Ok(mut f) = OpenOptions::new().append(true).open(path) {
         let _ = writeln!(f, "{line}");
     }

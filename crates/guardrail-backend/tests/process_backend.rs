@@ -14,16 +14,15 @@
 //! the assertion, not a wait.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
 use guardrail_backend::{
     reap_orphans, BackendError, InstanceBackend, InstanceEvent, InstanceId, InstanceSpec,
-    LaunchedInstance, ProbeConfig, ProcessBackend,
+    LaunchedInstance, ProbeConfig, ProcessBackend, Program,
 };
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use nix::sys::signal::{kill, Signal};
@@ -32,10 +31,11 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::time::{timeout, Instant};
 
+mod common;
+
+use common::{fast_probe, http, DEADLINE};
+
 const CHILD_ENV: &str = "GUARDRAIL_TEST_CHILD";
-/// Upper bound for anything to happen (a cold start of the test binary on a loaded 2-core box
-/// included). Tests finish far sooner when all is well.
-const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Not a test of its own: the entry point of the child processes the tests launch (see the
 /// module docs). In a normal test run `GUARDRAIL_TEST_CHILD` is unset and this returns at once.
@@ -91,18 +91,6 @@ async fn crashing_server() -> i32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/// Short periods so tests are quick; the contract's 2 s ping timeout so a loaded machine does
-/// not make a healthy instance look Unhealthy.
-fn fast_probe() -> ProbeConfig {
-    ProbeConfig {
-        starting_interval: Duration::from_millis(50),
-        healthy_threshold: 2,
-        ready_interval: Duration::from_millis(100),
-        unhealthy_threshold: 3,
-        timeout: Duration::from_secs(2),
-    }
-}
 
 struct Harness {
     dir: tempfile::TempDir,
@@ -190,9 +178,12 @@ fn spec(data_dir: &Path, id: &str, command: Vec<String>, env: &[(&str, &str)]) -
         .or_insert_with(|| "model-server".into());
     InstanceSpec {
         id: InstanceId::from(id),
-        command,
+        program: Program::Process { command },
         env: vars,
         log_path: data_dir.join("logs").join(format!("{id}.log")),
+        model_dir: None,
+        resources: None,
+        labels: BTreeMap::new(),
     }
 }
 
@@ -237,21 +228,6 @@ fn live_group_members(pgid: u32) -> Vec<u32> {
             })
         })
         .collect()
-}
-
-async fn http(addr: SocketAddr, req: Request<Full<Bytes>>) -> (StatusCode, Bytes) {
-    timeout(DEADLINE, async {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let resp = sender.send_request(req).await.unwrap();
-        let status = resp.status();
-        (status, resp.into_body().collect().await.unwrap().to_bytes())
-    })
-    .await
-    .expect("HTTP answer within the deadline")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,6 +539,21 @@ async fn bad_ids_and_empty_commands_are_refused() {
         .await
         .unwrap_err();
     assert!(matches!(err, BackendError::EmptyCommand(_)), "{err:?}");
+    let mut image = spec(h.data_dir(), "m-image", vec![], &[]);
+    image.program = Program::Container {
+        image: "some/image:1".into(),
+    };
+    let err = h.backend.launch(image).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackendError::WrongProgram {
+                kind: "container",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 /// `kill -9` of the server: the kernel kills the leader (PR_SET_PDEATHSIG), the grandchild in
@@ -619,4 +610,33 @@ async fn after_a_server_crash_reap_orphans_kills_what_is_left() {
     wait_until("the grandchild is killed", || !is_alive(grandchild)).await;
     assert!(!pid_file.exists());
     assert_eq!(reap_orphans(dir.path()), 0);
+}
+
+/// A process gets the extracted model artifacts as `SM_MODEL_DIR` (the built-in model server
+/// then takes its version from the directory's `VERSION` file).
+#[tokio::test]
+async fn a_process_finds_its_model_dir_in_sm_model_dir() {
+    let mut h = Harness::new();
+    let model = tempfile::tempdir().unwrap();
+    std::fs::write(model.path().join("VERSION"), "from-artifacts\n").unwrap();
+    let mut s = spec(h.data_dir(), "m-artifacts", model_server_command(), &[]);
+    s.model_dir = Some(model.path().to_path_buf());
+    let launched = h.backend.launch(s).await.unwrap();
+    assert!(
+        matches!(h.next_event().await, InstanceEvent::Ready { .. }),
+        "{}",
+        h.dump_log("m-artifacts")
+    );
+    let req = Request::post("/invocations")
+        .header("host", "localhost")
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .unwrap();
+    let (status, body) = http(launched.addr, req).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["model_version"], "from-artifacts");
+    h.backend
+        .stop(&id("m-artifacts"), Duration::from_secs(5))
+        .await
+        .unwrap();
 }

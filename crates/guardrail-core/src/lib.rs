@@ -6,6 +6,7 @@
 
 pub mod deploy;
 pub mod fleet;
+pub mod instance_types;
 pub mod lifecycle;
 pub mod names;
 pub mod routing;

@@ -13,6 +13,28 @@ pub struct ContainerSpec {
     pub image: String,
     /// The model's container `Environment`; applied over the image's own env.
     pub environment: BTreeMap<String, String>,
+    /// The model's artifacts (`ModelDataUrl` / `ModelDataSource`); absent in records written
+    /// before artifacts were supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_data: Option<ModelData>,
+}
+
+/// Where a model's artifacts come from and how they are packed (docs/containers.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelData {
+    /// `s3://bucket/key` or `https://…`.
+    pub url: String,
+    pub packing: ModelDataPacking,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelDataPacking {
+    /// One `.tar.gz` archive, extracted (`ModelDataUrl`; `S3Object` + `Gzip`).
+    Archive,
+    /// Every object under the prefix, as they are (`S3Prefix` + `None`).
+    Prefix,
+    /// One object, as it is (`S3Object` + `None`).
+    Object,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

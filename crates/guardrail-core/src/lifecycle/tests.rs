@@ -15,6 +15,7 @@ fn spec(variants: &[(&str, u32, f64)]) -> FleetSpec {
                 container: ContainerSpec {
                     image: "model:v1".into(),
                     environment: BTreeMap::new(),
+                    model_data: None,
                 },
                 instance_count: *count,
                 weight: *weight,

@@ -31,6 +31,7 @@ pub(super) fn spec(config: &str, image: &str, variants: &[(&str, u32, f64)]) -> 
                 container: ContainerSpec {
                     image: image.into(),
                     environment: BTreeMap::new(),
+                    model_data: None,
                 },
                 instance_count: *count,
                 weight: *weight,
