@@ -39,6 +39,7 @@ struct Harness {
     backend: ContainerBackend,
     events: UnboundedReceiver<InstanceEvent>,
     docker: Docker,
+    _cleanup: Cleanup,
 }
 
 impl Harness {
@@ -64,6 +65,10 @@ impl Harness {
         let docker = Docker::connect_with_host(&engine_address()).unwrap();
         Self {
             dir: tempfile::tempdir().unwrap(),
+            _cleanup: Cleanup {
+                docker: docker.clone(),
+                owner: owner.clone(),
+            },
             owner,
             backend,
             events,
@@ -136,6 +141,45 @@ impl Harness {
             .find(|(_, label)| label == id)
             .map(|(c, _)| c)
             .unwrap_or_else(|| panic!("no container for {id}"))
+    }
+}
+
+/// A failed test must not leave containers behind: removes every container of its owner.
+struct Cleanup {
+    docker: Docker,
+    owner: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let docker = self.docker.clone();
+        let owner = self.owner.clone();
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let filters =
+                    HashMap::from([("label".to_string(), vec![format!("{LABEL_OWNER}={owner}")])]);
+                let options = ListContainersOptions {
+                    all: true,
+                    filters: Some(filters),
+                    ..Default::default()
+                };
+                let Ok(listed) = docker.list_containers(Some(options)).await else {
+                    return;
+                };
+                for id in listed.into_iter().filter_map(|c| c.id) {
+                    let force = bollard::query_parameters::RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    };
+                    let _ = docker.remove_container(&id, Some(force)).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 

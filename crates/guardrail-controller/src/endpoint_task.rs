@@ -3,15 +3,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use guardrail_artifacts::ModelSource;
 use guardrail_backend::{InstanceEvent, InstanceId, InstanceSpec};
 use guardrail_core::fleet::{InstanceHealth, InstanceKey, ObservedInstance};
 use guardrail_core::lifecycle::{reconcile, Action, EndpointRecord};
 use guardrail_core::routing::RoutingPlan;
+use guardrail_core::spec::{ModelData, ModelDataPacking};
 use guardrail_core::status::EndpointStatus;
 use guardrail_store::StoreError;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use crate::{lock, ImageCatalog, Shared};
+use crate::{lock, Shared};
 
 pub(crate) enum TaskEvent {
     /// Something changed in the store; look again.
@@ -316,27 +318,10 @@ impl EndpointTask {
                 reason,
                 was_ready: false,
             },
-            Ok(spec) => {
+            Ok((spec, model_data)) => {
                 lock(&self.shared.owners).insert(id.clone(), self.key.clone());
-                match self.shared.backend.launch(spec).await {
-                    Ok(launched) => {
-                        if let Some(pid) = launched.pid {
-                            lock(&self.shared.processes).insert(
-                                id.clone(),
-                                crate::InstanceProcess {
-                                    endpoint_name: self.name.clone(),
-                                    variant: key.variant.clone(),
-                                    pid,
-                                },
-                            );
-                        }
-                        InstanceHealth::Launching
-                    }
-                    Err(e) => InstanceHealth::Failed {
-                        reason: self.describe_failure(&key, &format!("could not start: {e}")),
-                        was_ready: false,
-                    },
-                }
+                self.start_launch(spec, model_data, key.variant.clone());
+                InstanceHealth::Launching
             }
         };
         tracing::info!(endpoint = %self.key, instance = %id, ?health, "launched instance");
@@ -351,33 +336,115 @@ impl EndpointTask {
         );
     }
 
+    /// Fetches the artifacts and starts the instance in the background (a download or an image
+    /// pull may take minutes; the endpoint keeps reconciling meanwhile). A failure comes back as
+    /// the instance's exit, with the reason.
+    fn start_launch(
+        &self,
+        mut spec: InstanceSpec,
+        model_data: Option<ModelSource>,
+        variant: String,
+    ) {
+        let shared = self.shared.clone();
+        let inbox = lock(&shared.tasks).get(&self.key).cloned();
+        let endpoint_name = self.name.clone();
+        let id = spec.id.0.clone();
+        let (done_tx, done_rx) = watch::channel(false);
+        lock(&shared.launches).insert(id.clone(), done_rx.clone());
+        tokio::spawn(async move {
+            let launched = async {
+                if let Some(source) = &model_data {
+                    let dir = shared
+                        .artifacts
+                        .prepare(source)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    spec.model_dir = Some(dir);
+                }
+                let log_path = spec.log_path.clone();
+                shared
+                    .backend
+                    .launch(spec)
+                    .await
+                    .map_err(|e| format!("could not start: {e}"))
+                    .inspect_err(|reason| append_log(&log_path, reason))
+            }
+            .await;
+            match launched {
+                Ok(launched) => {
+                    if let Some(pid) = launched.pid {
+                        let process = crate::InstanceProcess {
+                            endpoint_name,
+                            variant,
+                            pid,
+                        };
+                        lock(&shared.processes).insert(id.clone(), process);
+                    }
+                }
+                Err(reason) => {
+                    tracing::warn!(instance = %id, %reason, "launch failed");
+                    if let Some(inbox) = inbox {
+                        let exited = InstanceEvent::Exited {
+                            id: InstanceId(id.clone()),
+                            reason,
+                        };
+                        let _ = inbox.send(TaskEvent::Instance(exited));
+                    }
+                }
+            }
+            let _ = done_tx.send(true);
+            let mut launches = lock(&shared.launches);
+            if launches
+                .get(&id)
+                .is_some_and(|rx| rx.same_channel(&done_rx))
+            {
+                launches.remove(&id);
+            }
+        });
+    }
+
+    /// What to launch for `key`, and the artifacts it needs first.
     fn instance_spec(
         &self,
         record: &EndpointRecord,
         key: &InstanceKey,
         id: &str,
-    ) -> Result<InstanceSpec, String> {
+    ) -> Result<(InstanceSpec, Option<ModelSource>), String> {
         // During an update the key may belong to the new (green) fleet.
         let variant = record
             .fleet_by_id(key.fleet)
             .and_then(|f| f.spec.variant(&key.variant))
             .ok_or_else(|| format!("variant {} is not in the endpoint's config", key.variant))?;
-        let image = self
+        let container = &variant.container;
+        let (program, image_env) = self
             .shared
             .images
-            .get(&variant.container.image)
+            .program(&container.image, &container.environment)
             .ok_or_else(|| {
                 format!(
-                    "image {} is no longer configured in [images]",
-                    variant.container.image
+                    "image {} is no longer configured in [images] and [containers] is off",
+                    container.image
                 )
             })?;
-        Ok(InstanceSpec {
+        let mut env = self.shared.platform_env.clone();
+        env.extend(image_env);
+        let labels = BTreeMap::from([
+            ("guardrail.endpoint".to_string(), self.name.clone()),
+            ("guardrail.variant".to_string(), key.variant.clone()),
+        ]);
+        let spec = InstanceSpec {
             id: InstanceId(id.to_string()),
-            command: image.command.clone(),
-            env: ImageCatalog::instance_env(image, &variant.container.environment),
+            program,
+            env,
             log_path: self.log_path(id),
-        })
+            model_dir: None,
+            resources: self
+                .shared
+                .images
+                .resources(variant.instance_type.as_deref()),
+            labels,
+        };
+        Ok((spec, container.model_data.as_ref().map(model_source)))
     }
 
     /// Out of the observed slots at once; drain and stop in the background, then report.
@@ -393,6 +460,12 @@ impl EndpointTask {
         let id = key.instance_id(&self.key);
         let inbox = lock(&shared.tasks).get(&self.key).cloned();
         tokio::spawn(async move {
+            // A launch still in flight finishes first, so it cannot start the instance after
+            // this stop.
+            let launching = lock(&shared.launches).get(&id).cloned();
+            if let Some(mut done) = launching {
+                let _ = done.wait_for(|d| *d).await;
+            }
             drain(&shared, &id).await;
             if let Err(e) = shared
                 .backend
@@ -417,5 +490,30 @@ async fn drain(shared: &Shared, id: &str) {
     let deadline = tokio::time::Instant::now() + shared.config.drain_timeout;
     while target.outstanding() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The core's description of a model's artifacts, as the artifact cache takes it.
+pub(crate) fn model_source(data: &ModelData) -> ModelSource {
+    let url = data.url.clone();
+    match data.packing {
+        ModelDataPacking::Archive => ModelSource::Archive { url },
+        ModelDataPacking::Prefix => ModelSource::Prefix { url },
+        ModelDataPacking::Object => ModelSource::Object { url },
+    }
+}
+
+/// A line of Guardrail's own in an instance's log (best effort: the log is for people).
+fn append_log(path: &std::path::Path, line: &str) {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path);
+    if let Ok(mut f) = file {
+        let _ = writeln!(f, "guardrail: {line}");
     }
 }

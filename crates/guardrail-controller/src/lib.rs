@@ -15,11 +15,12 @@ pub use alarms::{AlarmSource, DeploymentObserver, NoAlarms};
 pub use clock::Clock;
 pub use images::{ImageCatalog, ImageCommand};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use guardrail_artifacts::ArtifactCache;
 use guardrail_backend::{InstanceBackend, InstanceEvent};
 use guardrail_core::fleet::ObservedInstance;
 use guardrail_proxy::Router;
@@ -54,6 +55,9 @@ pub(crate) struct Shared {
     pub(crate) backend: Arc<dyn InstanceBackend>,
     pub(crate) router: Arc<Router>,
     pub(crate) images: ImageCatalog,
+    pub(crate) artifacts: ArtifactCache,
+    /// Set in every instance before the image's and the model's env (e.g. `AWS_REGION`).
+    pub(crate) platform_env: BTreeMap<String, String>,
     pub(crate) clock: Clock,
     pub(crate) data_dir: PathBuf,
     pub(crate) config: ControllerConfig,
@@ -65,12 +69,16 @@ pub(crate) struct Shared {
     pub(crate) owners: Mutex<HashMap<String, String>>,
     /// Instance id → its process, for resource metrics.
     pub(crate) processes: Mutex<HashMap<String, InstanceProcess>>,
+    /// Instance id → `true` once its launch (artifacts, pull, start) has finished; a stop waits
+    /// for it, so nothing starts after it was stopped.
+    pub(crate) launches: Mutex<HashMap<String, watch::Receiver<bool>>>,
     /// Endpoint key → the instances its task observed last; read by DescribeEndpoint.
     pub(crate) observed: Mutex<HashMap<String, Vec<ObservedInstance>>>,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
-/// A running instance process (process backend), for CPU and memory metrics.
+/// A running instance's main process (a process, or a container's as the host sees it), for
+/// CPU and memory metrics.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceProcess {
     pub endpoint_name: String,
@@ -89,6 +97,10 @@ pub struct ControllerParts {
     pub backend: Arc<dyn InstanceBackend>,
     pub router: Arc<Router>,
     pub images: ImageCatalog,
+    /// Where model artifacts (`ModelDataUrl`) are fetched and kept.
+    pub artifacts: ArtifactCache,
+    /// Env set in every instance under the image's and the model's own.
+    pub platform_env: BTreeMap<String, String>,
     pub clock: Clock,
     pub data_dir: PathBuf,
     pub config: ControllerConfig,
@@ -110,6 +122,8 @@ impl Controller {
             backend: parts.backend,
             router: parts.router,
             images: parts.images,
+            artifacts: parts.artifacts,
+            platform_env: parts.platform_env,
             clock: parts.clock,
             data_dir: parts.data_dir,
             config: parts.config,
@@ -119,6 +133,7 @@ impl Controller {
             owners: Mutex::new(HashMap::new()),
             observed: Mutex::new(HashMap::new()),
             processes: Mutex::new(HashMap::new()),
+            launches: Mutex::new(HashMap::new()),
             shutdown,
         });
         tokio::spawn(route_instance_events(shared.clone(), events));
@@ -167,15 +182,27 @@ impl Controller {
         &self.shared.images
     }
 
+    /// Whether a model's artifacts can be fetched at all (scheme, bucket, configured
+    /// mappings), without fetching them: what CreateModel can refuse up front.
+    pub fn check_model_data(&self, data: &guardrail_core::spec::ModelData) -> Result<(), String> {
+        self.shared
+            .artifacts
+            .check(&endpoint_task::model_source(data))
+            .map_err(|e| e.to_string())
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.shared.clock
     }
 
-    /// Waits (bounded) for every endpoint task to finish after shutdown was signalled.
+    /// Waits (bounded) for every endpoint task and every launch in flight to finish after
+    /// shutdown was signalled, so that stopping all instances afterwards reaches them.
     pub async fn wait_stopped(&self, deadline: Duration) {
         let start = tokio::time::Instant::now();
         while start.elapsed() < deadline {
-            if lock(&self.shared.tasks).values().all(|t| t.is_closed()) {
+            if lock(&self.shared.tasks).values().all(|t| t.is_closed())
+                && lock(&self.shared.launches).is_empty()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use guardrail_artifacts::ModelDataConfig;
+use guardrail_backend::ContainerNetwork;
 use guardrail_controller::{ImageCatalog, ImageCommand};
+use guardrail_core::instance_types::InstanceResources;
 use guardrail_http::auth::{AuthConfig, BearerToken, Credentials};
 use serde::Deserialize;
 
@@ -26,6 +29,39 @@ pub(crate) struct FileConfig {
     pub(crate) invocation_timeout_s: Option<u64>,
     #[serde(default)]
     pub(crate) limits: LimitsConfig,
+    /// Present: images not listed in `[images]` run as containers.
+    pub(crate) containers: Option<ContainersConfig>,
+    #[serde(default)]
+    pub(crate) model_data: ModelDataFileConfig,
+}
+
+/// `[containers]`: the container backend (docs/containers.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContainersConfig {
+    /// `unix:///…` or `tcp://…`; default `$DOCKER_HOST`, else `/var/run/docker.sock`.
+    pub(crate) engine: Option<String>,
+    /// `"publish"` (default: port 8080 published on a free loopback port) or `"host"`.
+    pub(crate) network: Option<String>,
+    /// `"ml.m5.large" = { vcpus = 2, memory_mib = 8192 }`: overrides the built-in table.
+    #[serde(default)]
+    pub(crate) instance_types: BTreeMap<String, InstanceTypeConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InstanceTypeConfig {
+    pub(crate) vcpus: f64,
+    pub(crate) memory_mib: u64,
+}
+
+/// `[model_data]`: where `ModelDataUrl`s are fetched from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ModelDataFileConfig {
+    pub(crate) s3_endpoint_url: Option<String>,
+    #[serde(default)]
+    pub(crate) local_buckets: BTreeMap<String, PathBuf>,
 }
 
 /// `[limits]`: every key optional; absent = unlimited (the concurrency default is 1024).
@@ -78,6 +114,15 @@ pub(crate) struct Config {
     pub(crate) invocation_timeout_s: u64,
     pub(crate) limits: guardrail_http::Limits,
     pub(crate) max_concurrent_invocations_per_instance: u32,
+    /// The container backend's settings, when `[containers]` is present.
+    pub(crate) containers: Option<ContainerSettings>,
+    pub(crate) model_data: ModelDataConfig,
+}
+
+#[derive(Debug)]
+pub(crate) struct ContainerSettings {
+    pub(crate) engine: Option<String>,
+    pub(crate) network: ContainerNetwork,
 }
 
 impl Config {
@@ -144,15 +189,54 @@ impl Config {
                  (SigV4 keys) or pass --insecure to accept unauthenticated requests from the network"
             );
         }
+        let region = parsed.region.unwrap_or_else(|| "us-east-1".into());
+        let (images, containers) = match parsed.containers {
+            None => (ImageCatalog::new(images), None),
+            Some(c) => {
+                let network = match c.network.as_deref() {
+                    None | Some("publish") => ContainerNetwork::Publish,
+                    Some("host") => ContainerNetwork::Host,
+                    Some(other) => anyhow::bail!(
+                        "[containers] network must be \"publish\" or \"host\", got {other:?}"
+                    ),
+                };
+                let mut types = BTreeMap::new();
+                for (name, t) in c.instance_types {
+                    if !(t.vcpus > 0.0 && t.vcpus.is_finite()) || t.memory_mib < 6 {
+                        anyhow::bail!(
+                            "[containers.instance_types.{name:?}] needs vcpus > 0 and memory_mib >= 6"
+                        );
+                    }
+                    let r = InstanceResources {
+                        vcpus: t.vcpus,
+                        memory_mib: t.memory_mib,
+                    };
+                    types.insert(name, r);
+                }
+                let settings = ContainerSettings {
+                    engine: c.engine,
+                    network,
+                };
+                (ImageCatalog::with_containers(images, types), Some(settings))
+            }
+        };
+        let model_data = ModelDataConfig {
+            s3_endpoint_url: parsed.model_data.s3_endpoint_url,
+            local_buckets: parsed.model_data.local_buckets,
+            region: region.clone(),
+            ..ModelDataConfig::default()
+        };
         Ok(Config {
             listen,
             data_dir: data_dir
                 .map(Path::to_path_buf)
                 .or(parsed.data_dir)
                 .unwrap_or_else(|| PathBuf::from("./guardrail-data")),
-            region: parsed.region.unwrap_or_else(|| "us-east-1".into()),
+            region,
             account_id,
-            images: ImageCatalog::new(images),
+            images,
+            containers,
+            model_data,
             auth: AuthConfig {
                 credentials,
                 metrics_token,

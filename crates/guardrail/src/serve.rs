@@ -4,7 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use guardrail_backend::{ProbeConfig, ProcessBackend};
+use guardrail_artifacts::ArtifactCache;
+use guardrail_backend::{
+    CombinedBackend, ContainerBackend, ContainerConfig, ProbeConfig, ProcessBackend,
+};
 use guardrail_controller::{Clock, Controller, ControllerConfig, ControllerParts};
 use guardrail_monitor::{Monitor, MonitorConfig};
 use guardrail_proxy::{Router, RouterConfig};
@@ -28,11 +31,16 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
     let store = Store::open(&cfg.data_dir.join("guardrail.db")).context("cannot open the store")?;
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let backend = Arc::new(ProcessBackend::new(
-        cfg.data_dir.clone(),
-        events_tx,
-        ProbeConfig::default(),
+    let containers = match &cfg.containers {
+        None => None,
+        Some(c) => Some(start_container_backend(&cfg, c, events_tx.clone()).await?),
+    };
+    let backend = Arc::new(CombinedBackend::new(
+        ProcessBackend::new(cfg.data_dir.clone(), events_tx, ProbeConfig::default()),
+        containers,
     ));
+    let artifacts = ArtifactCache::new(cfg.data_dir.join("models"), cfg.model_data.clone())
+        .context("cannot prepare the model artifact directory")?;
     let clock = Clock::system();
     let monitor = Monitor::open(store.clone(), clock.clone(), MonitorConfig::default())
         .await
@@ -52,6 +60,12 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
             backend: backend.clone(),
             router: router.clone(),
             images: cfg.images.clone(),
+            artifacts,
+            platform_env: [
+                ("AWS_REGION".to_string(), cfg.region.clone()),
+                ("AWS_DEFAULT_REGION".to_string(), cfg.region.clone()),
+            ]
+            .into(),
             clock: clock.clone(),
             data_dir: cfg.data_dir.clone(),
             config: ControllerConfig::default(),
@@ -137,4 +151,38 @@ pub(crate) async fn serve(cfg: Config) -> anyhow::Result<()> {
     guardrail_backend::InstanceBackend::stop_all(backend.as_ref(), grace).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Connects to the container engine and removes what a crashed run of this data dir left.
+async fn start_container_backend(
+    cfg: &Config,
+    settings: &crate::config::ContainerSettings,
+    events: mpsc::UnboundedSender<guardrail_backend::InstanceEvent>,
+) -> anyhow::Result<ContainerBackend> {
+    let config = ContainerConfig {
+        engine: settings.engine.clone(),
+        network: settings.network,
+        owner: owner_of(&cfg.data_dir),
+    };
+    let backend = ContainerBackend::connect(config, events, ProbeConfig::default())
+        .await
+        .context("the container backend ([containers]) cannot reach its engine")?;
+    let removed = backend
+        .remove_leftovers()
+        .await
+        .context("cannot remove containers left by a previous run")?;
+    if removed > 0 {
+        tracing::warn!(count = removed, "removed containers left by a previous run");
+    }
+    tracing::info!(engine = backend.engine(), "container backend on");
+    Ok(backend)
+}
+
+/// Names this server to the container engine: a stable hash of its data dir, so a restart on
+/// the same dir finds its own containers and never another server's.
+fn owner_of(data_dir: &std::path::Path) -> String {
+    use sha2::{Digest as _, Sha256};
+    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

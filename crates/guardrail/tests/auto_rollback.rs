@@ -19,10 +19,10 @@ fn fresh_server() -> (tempfile::TempDir, Server) {
 
 /// `name` on v1 (`n` instances) plus a config `name-c2` whose model is v2 with `env`.
 fn setup(server: &Server, name: &str, n: u32, v2_env: Value) {
-    server.create_endpoint(name, "model:v1", json!({}), n);
+    server.create_endpoint(name, &image("v1"), json!({}), n);
     server.ok(
         "CreateModel",
-        json!({"ModelName": format!("{name}-m2"), "PrimaryContainer": {"Image": "model:v2", "Environment": v2_env}}),
+        json!({"ModelName": format!("{name}-m2"), "PrimaryContainer": {"Image": image("v2"), "Environment": v2_env}}),
     );
     server.ok(
         "CreateEndpointConfig",

@@ -19,10 +19,10 @@ fn fresh_server() -> (tempfile::TempDir, Server) {
 
 /// Creates `name` on v1 with `n` instances and a v2 config `name-c2` (same variant name).
 fn setup(server: &Server, name: &str, n: u32) {
-    server.create_endpoint(name, "model:v1", json!({}), n);
+    server.create_endpoint(name, &image("v1"), json!({}), n);
     server.ok(
         "CreateModel",
-        json!({"ModelName": format!("{name}-m2"), "PrimaryContainer": {"Image": "model:v2"}}),
+        json!({"ModelName": format!("{name}-m2"), "PrimaryContainer": {"Image": image("v2")}}),
     );
     server.ok(
         "CreateEndpointConfig",

@@ -203,8 +203,47 @@ fn stat(pid: u32) -> Option<(String, u32, u64)> {
 }
 
 /// Whether `p` (that very process, not a reuse of its pid) still runs; a zombie does not.
-fn running(p: &Proc) -> bool {
+fn process_running(p: &Proc) -> bool {
     stat(p.pid).is_some_and(|(state, _, start)| state != "Z" && start == p.start)
+}
+
+/// One instance: a process, or (in container mode) a container by id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Inst {
+    Process(Proc),
+    Container(String),
+}
+
+impl Inst {
+    fn running(&self) -> bool {
+        match self {
+            Inst::Process(p) => process_running(p),
+            Inst::Container(id) => container_running(id),
+        }
+    }
+
+    /// Launched by the server `pid` (a container is its server's by the owner label it was
+    /// found by).
+    fn belongs_to(&self, pid: u32) -> bool {
+        match self {
+            Inst::Process(p) => p.ppid == pid,
+            Inst::Container(_) => true,
+        }
+    }
+}
+
+/// The instances of this data dir that run: processes, or containers in container mode.
+fn instances(data: &Path) -> Vec<Inst> {
+    if container_mode() {
+        return instance_containers(data)
+            .into_iter()
+            .map(Inst::Container)
+            .collect();
+    }
+    instance_procs(data)
+        .into_iter()
+        .map(Inst::Process)
+        .collect()
 }
 
 /// Instance processes of this data dir, found by where their stdout goes
@@ -347,24 +386,27 @@ fn phase(server: &Server, ep: &str) -> String {
     out
 }
 
-fn kill_now(server: &mut Server, ctx: &mut RunCtx, data: &Path) -> Vec<Proc> {
+fn kill_now(server: &mut Server, ctx: &mut RunCtx, data: &Path) -> Vec<Inst> {
     // Everything the server had launched: by stdout and by pid file (the two can only differ
     // for a launch cut between spawn and pid file, or a stop cut before removing it). What it
     // launches between this snapshot and the kill is caught by the final fleet check.
-    let mut before = instance_procs(data);
-    before.extend(pid_file_procs(data));
-    before.sort_by_key(|p| (p.pid, p.start));
-    before.dedup_by_key(|p| (p.pid, p.start));
+    let mut before = instances(data);
+    before.extend(pid_file_procs(data).into_iter().map(Inst::Process));
+    before.sort();
+    before.dedup_by(|a, b| match (a, b) {
+        (Inst::Process(a), Inst::Process(b)) => (a.pid, a.start) == (b.pid, b.start),
+        (a, b) => a == b,
+    });
     server.kill9();
     ctx.kills += 1;
     before
 }
 
 /// Waits (bounded) until none of `procs` runs any more; returns those still running.
-fn wait_gone(procs: &[Proc], deadline: Duration) -> Vec<Proc> {
+fn wait_gone(procs: &[Inst], deadline: Duration) -> Vec<Inst> {
     let start = Instant::now();
     loop {
-        let left: Vec<Proc> = procs.iter().copied().filter(running).collect();
+        let left: Vec<Inst> = procs.iter().filter(|p| p.running()).cloned().collect();
         if left.is_empty() || start.elapsed() >= deadline {
             return left;
         }
@@ -420,7 +462,7 @@ fn run_once(mode: Mode, run: u64, seed0: u64, ctx: &mut RunCtx) -> RunTimes {
         &mut acked,
         Acked::Model("kill-m".into()),
         "CreateModel",
-        json!({"ModelName": "kill-m", "PrimaryContainer": {"Image": "model:v1"}}),
+        json!({"ModelName": "kill-m", "PrimaryContainer": {"Image": image("v1")}}),
     );
     acked_call(
         &server,
@@ -442,7 +484,7 @@ fn run_once(mode: Mode, run: u64, seed0: u64, ctx: &mut RunCtx) -> RunTimes {
         &mut acked,
         Acked::Model("kill-m2".into()),
         "CreateModel",
-        json!({"ModelName": "kill-m2", "PrimaryContainer": {"Image": "model:v2", "Environment": mode.v2_env()}}),
+        json!({"ModelName": "kill-m2", "PrimaryContainer": {"Image": image("v2"), "Environment": mode.v2_env()}}),
     );
     acked_call(
         &server,
@@ -599,14 +641,14 @@ fn run_once(mode: Mode, run: u64, seed0: u64, ctx: &mut RunCtx) -> RunTimes {
     let mut procs = Vec::new();
     let settled = Instant::now();
     while settled.elapsed() < ORPHAN_BOUND {
-        procs = instance_procs(&data);
-        if procs.len() == n as usize && procs.iter().all(|p| p.ppid == me) {
+        procs = instances(&data);
+        if procs.len() == n as usize && procs.iter().all(|p| p.belongs_to(me)) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        procs.len() == n as usize && procs.iter().all(|p| p.ppid == me),
+        procs.len() == n as usize && procs.iter().all(|p| p.belongs_to(me)),
         "expected exactly {n} instance processes, children of server {me}, {ORPHAN_BOUND:?} after the outcome: {procs:?}"
     );
 
@@ -780,10 +822,10 @@ fn calibrate_kill_windows() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let server = Server::start(&data);
-        server.create_endpoint("cal", "model:v1", json!({}), n);
+        server.create_endpoint("cal", &image("v1"), json!({}), n);
         server.ok(
             "CreateModel",
-            json!({"ModelName": "cal-m2", "PrimaryContainer": {"Image": "model:v2", "Environment": mode.v2_env()}}),
+            json!({"ModelName": "cal-m2", "PrimaryContainer": {"Image": image("v2"), "Environment": mode.v2_env()}}),
         );
         server.ok(
             "CreateEndpointConfig",
@@ -797,7 +839,7 @@ fn calibrate_kill_windows() {
                    "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching"}),
         );
         server.wait_serving("cal", Duration::from_secs(30));
-        let procs = instance_procs(&data).len();
+        let procs = instances(&data).len();
         let mut update = json!({"EndpointName": "cal", "EndpointConfigName": "cal-c2"});
         if let Some(dc) = mode.deployment_config("cal-guard") {
             update["DeploymentConfig"] = dc;
@@ -821,14 +863,14 @@ fn calibrate_kill_windows() {
         };
         let mut peak = 0;
         server.wait_for("outcome", Duration::from_secs(60), || {
-            peak = peak.max(instance_procs(&data).len());
+            peak = peak.max(instances(&data).len());
             let d = server.ok("DescribeEndpoint", json!({"EndpointName": "cal"}));
             final_state(&d, expect, n) == Some(true)
         });
         let to_outcome = start.elapsed();
         drop(load.map(Load::stop));
         server.wait_for("fleet settled", Duration::from_secs(10), || {
-            instance_procs(&data).len() == n as usize
+            instances(&data).len() == n as usize
         });
         println!(
             "calibration mode={} update_ms={} settled_ms={} kill_window_ms={} procs_before={procs} peak_procs={peak}",

@@ -42,10 +42,13 @@ pub(crate) async fn create(state: &AppState, mut input: CreateModelInput) -> Rep
                 "The container definition must specify an Image (ModelPackageName is not supported by Guardrail).",
             ));
         };
-        if state.controller.images().get(image).is_none() {
+        if !state.controller.images().runs(image) {
             return Err(invalid(format!(
-                "Image \"{image}\" is not configured in Guardrail: add an [images.\"{image}\"] table with its command to the config file."
+                "Image \"{image}\" is not configured in Guardrail: add an [images.\"{image}\"] table with its command to the config file, or a [containers] table to run images as containers."
             )));
+        }
+        if let Some(data) = super::snapshot::model_data_of(c).map_err(invalid)? {
+            state.controller.check_model_data(&data).map_err(invalid)?;
         }
     }
     let tags = super::tags::from_wire(input.tags.take());

@@ -2,10 +2,13 @@
 //! ([`FleetSpec`]), checking everything Guardrail needs to run it.
 
 use guardrail_api::error::messages;
+use guardrail_api::generated::sagemaker::ContainerDefinition;
 use guardrail_api::generated::sagemaker::{CreateEndpointConfigInput, CreateModelInput};
 use guardrail_controller::ImageCatalog;
 use guardrail_core::names::{name_key, Arns, ResourceKind};
-use guardrail_core::spec::{ContainerSpec, FleetSpec, VariantSpec, DEFAULT_STARTUP_TIMEOUT_S};
+use guardrail_core::spec::{
+    ContainerSpec, FleetSpec, ModelData, S3DataSourceFields, VariantSpec, DEFAULT_STARTUP_TIMEOUT_S,
+};
 use guardrail_store::Tx;
 
 use super::{invalid, Fail};
@@ -69,10 +72,11 @@ pub(crate) fn resolve(
             .primary_container
             .or_else(|| model.containers.and_then(|c| c.into_iter().next()))
             .ok_or_else(|| invalid(format!("Model \"{model_name}\" has no container.")))?;
+        let model_data = model_data_of(&container).map_err(invalid)?;
         let image = container.image.unwrap_or_default();
-        if images.get(&image).is_none() {
+        if !images.runs(&image) {
             return Err(invalid(format!(
-                "Image \"{image}\" of model \"{model_name}\" is not configured in Guardrail's [images] table."
+                "Image \"{image}\" of model \"{model_name}\" is not configured in Guardrail's [images] table and the container backend ([containers]) is off."
             )));
         }
         variants.push(VariantSpec {
@@ -81,6 +85,7 @@ pub(crate) fn resolve(
             container: ContainerSpec {
                 image,
                 environment: container.environment.unwrap_or_default(),
+                model_data,
             },
             instance_count: v.initial_instance_count.unwrap_or(1).max(1) as u32,
             weight: v.initial_variant_weight.unwrap_or(1.0),
@@ -97,4 +102,24 @@ pub(crate) fn resolve(
         },
         config,
     ))
+}
+
+/// A container's artifacts (`ModelDataUrl` or `ModelDataSource`), or why they are refused.
+pub(crate) fn model_data_of(c: &ContainerDefinition) -> Result<Option<ModelData>, String> {
+    if c.additional_model_data_sources
+        .as_ref()
+        .is_some_and(|a| !a.is_empty())
+    {
+        return Err("AdditionalModelDataSources are not supported by Guardrail.".into());
+    }
+    let s3 = c
+        .model_data_source
+        .as_ref()
+        .and_then(|s| s.s3_data_source.as_ref());
+    let fields = s3.map(|s| S3DataSourceFields {
+        s3_uri: s.s3_uri.as_deref().unwrap_or_default(),
+        s3_data_type: s.s3_data_type.as_deref().unwrap_or_default(),
+        compression_type: s.compression_type.as_deref().unwrap_or_default(),
+    });
+    ModelData::from_container(c.model_data_url.as_deref(), fields)
 }

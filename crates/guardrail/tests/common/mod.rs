@@ -29,12 +29,40 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `GUARDRAIL_TEST_BACKEND=container` runs the tests that use [`image`] against the container
+/// backend (podman's Docker-compatible service, `$GUARDRAIL_TEST_ENGINE` or
+/// `unix:///run/podman/podman.sock`) with the images `scripts/test-images.sh` builds.
+pub fn container_mode() -> bool {
+    std::env::var("GUARDRAIL_TEST_BACKEND").is_ok_and(|b| b == "container")
+}
+
+pub fn engine_address() -> String {
+    std::env::var("GUARDRAIL_TEST_ENGINE")
+        .unwrap_or_else(|_| "unix:///run/podman/podman.sock".to_string())
+}
+
+/// The image of model version `version` (`"v1"`, `"v2"`): a process image from the config's
+/// `[images]`, or in container mode a container image whose env names the version.
+pub fn image(version: &str) -> String {
+    if container_mode() {
+        format!("localhost/guardrail-test/model:{version}")
+    } else {
+        format!("model:{version}")
+    }
+}
+
 pub fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("guardrail.toml");
+    let containers = if container_mode() {
+        format!("[containers]\nengine = \"{}\"\n", engine_address())
+    } else {
+        String::new()
+    };
     std::fs::write(
         &path,
         format!(
             r#"
+{containers}
 [images."model:v1"]
 command = ["{BIN}", "model-server"]
 env = {{ MODEL_VERSION = "v1" }}
@@ -296,4 +324,58 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+}
+
+/// The server's name for itself at the container engine, as `guardrail serve` derives it
+/// from its data dir (the `guardrail.owner` label).
+pub fn container_owner(data_dir: &Path) -> String {
+    use sha2::{Digest as _, Sha256};
+    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs one engine call on a throwaway runtime (the tests are synchronous).
+fn with_engine<T>(f: impl AsyncFnOnce(bollard::Docker) -> T) -> T {
+    let docker = bollard::Docker::connect_with_host(&engine_address()).expect("engine address");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f(docker))
+}
+
+/// Ids of the running containers of the server on `data_dir`.
+pub fn instance_containers(data_dir: &Path) -> Vec<String> {
+    let owner = container_owner(data_dir);
+    with_engine(async move |docker| {
+        let filters = std::collections::HashMap::from([(
+            "label".to_string(),
+            vec![format!("guardrail.owner={owner}")],
+        )]);
+        let options = bollard::query_parameters::ListContainersOptions {
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let listed = docker
+            .list_containers(Some(options))
+            .await
+            .expect("list containers");
+        listed.into_iter().filter_map(|c| c.id).collect()
+    })
+}
+
+/// Whether the container runs (a removed one does not).
+pub fn container_running(id: &str) -> bool {
+    with_engine(async move |docker| {
+        docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok()
+            .and_then(|c| c.state?.running)
+            .unwrap_or(false)
+    })
 }
