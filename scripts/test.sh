@@ -26,6 +26,10 @@ if cargo tree -p guardrail-core -e normal --prefix none | grep -Eq '^(tokio|hype
   exit 1
 fi
 
+step "container test images (podman: model server, Python + scikit-learn)"
+cargo build -q -p guardrail-model-server --bin guardrail-model-server --locked
+scripts/test-images.sh
+
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/cargo-test.log
 grep -E '^test result:' target/cargo-test.log | awk '{p+=$4; f+=$6} END {print "rust: " p " passed, " f " failed"}'

@@ -250,6 +250,9 @@ struct State {
     pid: u32,
     /// `model_version` as a JSON string literal, escaped once.
     version_json: String,
+    /// The host name as a JSON string literal: in a container, its id prefix, which names the
+    /// instance where the pid (1) does not.
+    host_json: String,
 }
 
 impl State {
@@ -260,9 +263,17 @@ impl State {
             ready_at: Instant::now() + cfg.startup_delay,
             pid: std::process::id(),
             version_json,
+            host_json: serde_json::to_string(&host_name()).expect("a string always serializes"),
             cfg,
         }
     }
+}
+
+/// The kernel's host name for this process's UTS namespace (empty if unreadable).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -307,11 +318,11 @@ async fn invoke(state: &State, req: Request<Incoming>) -> Resp {
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let mut out = Vec::with_capacity(96 + state.version_json.len());
+    let mut out = Vec::with_capacity(112 + state.version_json.len() + state.host_json.len());
     let _ = write!(
         out,
-        r#"{{"model_version":{},"pid":{},"bytes":{},"content_type":"#,
-        state.version_json, state.pid, bytes
+        r#"{{"model_version":{},"pid":{},"host":{},"bytes":{},"content_type":"#,
+        state.version_json, state.pid, state.host_json, bytes
     );
     match content_type {
         Some(ct) => serde_json::to_writer(&mut out, ct).expect("writing to a Vec cannot fail"),

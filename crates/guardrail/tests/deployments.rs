@@ -279,16 +279,16 @@ fn green_crash_during_bake_rolls_back_to_blue_without_errors() {
         "UpdateEndpoint",
         json!({"EndpointName": "rb", "EndpointConfigName": "rb-c2", "DeploymentConfig": {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 30, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}}}}),
     );
-    // Learn a v2 pid from live traffic during the canary bake, then crash it.
-    let mut v2_pid = None;
+    // Learn a v2 instance from live traffic during the canary bake, then crash it.
+    let mut v2 = None;
     server.wait_for("a v2 answer", Duration::from_secs(30), || {
         let (_, body, _) = server.invoke("rb", "{}");
         if body["model_version"] == "v2" {
-            v2_pid = body["pid"].as_u64();
+            v2 = Some(instance_of(&body));
         }
-        v2_pid.is_some()
+        v2.is_some()
     });
-    signal(v2_pid.unwrap() as u32, "KILL");
+    crash_instance(&v2.unwrap());
     let mut d = Value::Null;
     server.wait_for("rolled back", Duration::from_secs(30), || {
         d = server.ok("DescribeEndpoint", json!({"EndpointName": "rb"}));
@@ -324,19 +324,19 @@ fn rolling_rollback_in_batches_after_a_green_crash_without_errors() {
             "RollbackMaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1}}}}),
     );
     // Wait until two new instances serve (batch 2), then crash one of them.
-    let mut v2_pids = std::collections::HashSet::new();
+    let mut v2s = std::collections::HashSet::new();
     server.wait_for(
         "two v2 instances answering",
         Duration::from_secs(30),
         || {
             let (_, body, _) = server.invoke("rrb", "{}");
             if body["model_version"] == "v2" {
-                v2_pids.insert(body["pid"].as_u64().unwrap());
+                v2s.insert(instance_of(&body));
             }
-            v2_pids.len() >= 2
+            v2s.len() >= 2
         },
     );
-    signal(*v2_pids.iter().next().unwrap() as u32, "KILL");
+    crash_instance(v2s.iter().next().unwrap());
     let mut d = Value::Null;
     server.wait_for("rolled back", Duration::from_secs(60), || {
         d = server.ok("DescribeEndpoint", json!({"EndpointName": "rrb"}));

@@ -379,3 +379,32 @@ pub fn container_running(id: &str) -> bool {
             .unwrap_or(false)
     })
 }
+
+/// Which instance gave an `/invocations` answer: its pid, or in container mode its container
+/// (the host name the model server reports is the container id's prefix).
+pub fn instance_of(answer: &Value) -> String {
+    if container_mode() {
+        answer["host"].as_str().unwrap_or_default().to_string()
+    } else {
+        answer["pid"].to_string()
+    }
+}
+
+/// Kills the instance [`instance_of`] named, as a crash would: SIGKILL to the process, or to
+/// the container through the engine.
+pub fn crash_instance(instance: &str) {
+    if container_mode() {
+        let id = instance.to_string();
+        with_engine(async move |docker| {
+            let kill = bollard::query_parameters::KillContainerOptions {
+                signal: "SIGKILL".into(),
+            };
+            docker
+                .kill_container(&id, Some(kill))
+                .await
+                .expect("kill the container");
+        });
+    } else {
+        signal(instance.parse().expect("a pid"), "KILL");
+    }
+}
