@@ -34,6 +34,12 @@ step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/cargo-test.log
 grep -E '^test result:' target/cargo-test.log | awk '{p+=$4; f+=$6} END {print "rust: " p " passed, " f " failed"}'
 
+step "deployment, rollback and kill tests again, against the container backend"
+GUARDRAIL_TEST_BACKEND=container cargo test -p guardrail --locked \
+  --test deployments --test auto_rollback --test kill_modes 2>&1 | tee target/cargo-test-containers.log
+grep -E '^test result:' target/cargo-test-containers.log |
+  awk '{p+=$4; f+=$6} END {print "rust (containers): " p " passed, " f " failed"}'
+
 step "pytest (unmodified boto3 against the real binary)"
 cargo build -q -p guardrail --locked
 GUARDRAIL_BIN="$PWD/target/debug/guardrail" .venv/bin/python -m pytest tests/python -q

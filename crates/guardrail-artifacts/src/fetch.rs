@@ -187,6 +187,7 @@ impl Fetcher {
                 credentials::from_shared_files(&|k| std::env::var(k).ok())
             }
         });
+        let env_has_keys = std::env::var("AWS_ACCESS_KEY_ID").is_ok_and(|v| !v.is_empty());
         if let Some(c) = static_keys {
             b = b
                 .with_access_key_id(c.access_key_id)
@@ -194,6 +195,10 @@ impl Fetcher {
             if let Some(t) = c.session_token {
                 b = b.with_token(t);
             }
+        } else if self.config.s3_endpoint_url.is_some() && !env_has_keys {
+            // A self-hosted store without keys: send unsigned requests (public buckets) rather
+            // than ask the AWS instance-metadata service, which is not there.
+            b = b.with_skip_signature(true);
         }
         let s3 = b.build().map_err(|e| chain(&e))?;
         Ok(Arc::new(s3))

@@ -2,6 +2,8 @@
 //! test: download + extraction, reuse by ETag, a changed ETag, 404, an unreachable host, a body
 //! that is not an archive, and a server that errors on HEAD (cached copy kept).
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,8 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
+use common::tar_gz;
 use guardrail_artifacts::{
     ArtifactCache, ArtifactError, ArtifactStats, ModelDataConfig, ModelSource,
 };
@@ -81,17 +82,6 @@ fn handle(mut conn: TcpStream, st: &State) -> std::io::Result<()> {
         conn.write_all(&body)?;
     }
     conn.flush()
-}
-
-fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
 }
 
 async fn prepare(cache: &ArtifactCache, url: &str) -> Result<std::path::PathBuf, ArtifactError> {

@@ -4,13 +4,14 @@
 //! and no-such-bucket messages, an unsafe key under a prefix, and the server going away (cached
 //! copy kept, uncached source unreachable). A missing venv or moto_server FAILS this test.
 
+mod common;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
+use common::tar_gz;
 use guardrail_artifacts::{
     ArtifactCache, ArtifactError, EntryKind, ModelDataConfig, ModelSource, S3Credentials,
     UnsafeReason,
@@ -112,17 +113,6 @@ impl Drop for Moto {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
 }
 
 /// `PUT path` exactly as given (no dot-segment normalisation); returns the status line.

@@ -188,3 +188,20 @@ pub trait InstanceBackend: Send + Sync {
     /// [`InstanceBackend::stop`] for every instance, concurrently; errors are logged.
     async fn stop_all(&self, grace: Duration);
 }
+
+/// [`InstanceBackend::stop`] for each id, concurrently; errors are logged (`stop_all`).
+pub(crate) async fn stop_concurrently<B>(backend: &B, ids: Vec<InstanceId>, grace: Duration)
+where
+    B: InstanceBackend + Clone + 'static,
+{
+    let mut stops = tokio::task::JoinSet::new();
+    for id in ids {
+        let backend = backend.clone();
+        stops.spawn(async move {
+            if let Err(e) = backend.stop(&id, grace).await {
+                tracing::error!(instance = %id, error = %e, "stop failed");
+            }
+        });
+    }
+    while stops.join_next().await.is_some() {}
+}

@@ -29,7 +29,7 @@ use nix::unistd::Pid;
 use parking_lot::Mutex;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc::UnboundedSender, oneshot, watch};
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::AbortHandle;
 
 use crate::gate::EventGate;
 use crate::orphans::{pid_path, write_pid_file, PidRecord};
@@ -276,16 +276,7 @@ impl InstanceBackend for ProcessBackend {
 
     async fn stop_all(&self, grace: Duration) {
         let ids: Vec<InstanceId> = self.inner.instances.lock().keys().cloned().collect();
-        let mut stops = JoinSet::new();
-        for id in ids {
-            let backend = self.clone();
-            stops.spawn(async move {
-                if let Err(e) = backend.stop(&id, grace).await {
-                    tracing::error!(instance = %id, error = %e, "stop failed");
-                }
-            });
-        }
-        while stops.join_next().await.is_some() {}
+        crate::stop_concurrently(self, ids, grace).await;
     }
 }
 

@@ -30,7 +30,7 @@ use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::AbortHandle;
 
 use crate::gate::EventGate;
 use crate::probe::{run_prober, ProbeConfig};
@@ -166,8 +166,10 @@ impl ContainerBackend {
         let leftovers = engine.containers_of(&self.inner.owner, false).await?;
         for container in &leftovers {
             tracing::warn!(container = %container, "removing a container left by a previous run");
-            engine.remove(container).await?;
         }
+        // All at once: the endpoints come back only after this.
+        let removals = leftovers.iter().map(|c| engine.remove(c));
+        futures::future::try_join_all(removals).await?;
         Ok(leftovers.len())
     }
 
@@ -336,16 +338,7 @@ impl InstanceBackend for ContainerBackend {
 
     async fn stop_all(&self, grace: Duration) {
         let ids: Vec<InstanceId> = self.inner.instances.lock().keys().cloned().collect();
-        let mut stops = JoinSet::new();
-        for id in ids {
-            let backend = self.clone();
-            stops.spawn(async move {
-                if let Err(e) = backend.stop(&id, grace).await {
-                    tracing::error!(instance = %id, error = %e, "stop failed");
-                }
-            });
-        }
-        while stops.join_next().await.is_some() {}
+        crate::stop_concurrently(self, ids, grace).await;
     }
 }
 

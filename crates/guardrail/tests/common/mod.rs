@@ -52,8 +52,13 @@ pub fn image(version: &str) -> String {
 }
 
 pub fn write_config(dir: &Path) -> PathBuf {
+    write_config_with(dir, container_mode())
+}
+
+/// The test config, with a `[containers]` table when `containers`.
+pub fn write_config_with(dir: &Path, containers: bool) -> PathBuf {
     let path = dir.join("guardrail.toml");
-    let containers = if container_mode() {
+    let containers = if containers {
         format!("[containers]\nengine = \"{}\"\n", engine_address())
     } else {
         String::new()
@@ -86,7 +91,9 @@ impl Server {
     /// Like [`Server::start`], with `extra_toml` put before the image tables of the config, so
     /// it may set top-level keys and add tables (e.g. `metrics_token`, `[[credentials]]`).
     pub fn start_with_config(data_dir: &Path, extra_toml: &str) -> Server {
-        let config = write_config(data_dir.parent().unwrap_or(data_dir));
+        // A test that configures containers itself gets no second `[containers]` table.
+        let containers = container_mode() && !extra_toml.contains("[containers]");
+        let config = write_config_with(data_dir.parent().unwrap_or(data_dir), containers);
         let images = std::fs::read_to_string(&config).unwrap();
         std::fs::write(&config, format!("{extra_toml}\n{images}")).unwrap();
         let port = free_port();
@@ -336,7 +343,7 @@ pub fn container_owner(data_dir: &Path) -> String {
 }
 
 /// Runs one engine call on a throwaway runtime (the tests are synchronous).
-fn with_engine<T>(f: impl AsyncFnOnce(bollard::Docker) -> T) -> T {
+pub fn with_engine<T>(f: impl AsyncFnOnce(bollard::Docker) -> T) -> T {
     let docker = bollard::Docker::connect_with_host(&engine_address()).expect("engine address");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
