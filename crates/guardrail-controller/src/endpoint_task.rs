@@ -19,6 +19,11 @@ pub(crate) enum TaskEvent {
     /// Something changed in the store; look again.
     Nudge,
     Instance(InstanceEvent),
+    /// Its image or artifacts could not be had: the instance never ran.
+    LaunchFailed {
+        id: InstanceId,
+        reason: String,
+    },
     /// The shell finished draining and stopping an instance.
     Stopped(InstanceKey),
 }
@@ -122,22 +127,34 @@ impl EndpointTask {
                     self.shared.router.forget_target(&id);
                 }
             }
-            TaskEvent::Instance(ev) => {
+            TaskEvent::Instance(_) | TaskEvent::LaunchFailed { .. } => {
                 let (id, health) = match ev {
-                    InstanceEvent::Ready { id, addr } => (
+                    TaskEvent::Instance(InstanceEvent::Ready { id, addr }) => (
                         id,
                         InstanceHealth::Ready {
                             addr: addr.to_string(),
                         },
                     ),
-                    InstanceEvent::Unhealthy { id, reason }
-                    | InstanceEvent::Exited { id, reason } => (
+                    TaskEvent::Instance(
+                        InstanceEvent::Unhealthy { id, reason }
+                        | InstanceEvent::Exited { id, reason },
+                    ) => (
                         id,
                         InstanceHealth::Failed {
                             reason,
                             was_ready: false,
+                            started: true,
                         },
                     ),
+                    TaskEvent::LaunchFailed { id, reason } => (
+                        id,
+                        InstanceHealth::Failed {
+                            reason,
+                            was_ready: false,
+                            started: false,
+                        },
+                    ),
+                    TaskEvent::Nudge | TaskEvent::Stopped(_) => return,
                 };
                 let Some(key) = self.ids.get(&id.0).cloned() else {
                     return;
@@ -154,9 +171,10 @@ impl EndpointTask {
                     (InstanceHealth::Stopping, _) | (InstanceHealth::Failed { .. }, _) => return,
                     (InstanceHealth::Launching, h @ InstanceHealth::Ready { .. }) => h,
                     (InstanceHealth::Ready { .. }, InstanceHealth::Ready { .. }) => return,
-                    (prev, InstanceHealth::Failed { .. }) => InstanceHealth::Failed {
+                    (prev, InstanceHealth::Failed { started, .. }) => InstanceHealth::Failed {
                         was_ready: matches!(prev, InstanceHealth::Ready { .. }),
                         reason: failure_text,
+                        started,
                     },
                     (_, h) => h,
                 };
@@ -317,6 +335,7 @@ impl EndpointTask {
             Err(reason) => InstanceHealth::Failed {
                 reason,
                 was_ready: false,
+                started: false,
             },
             Ok((spec, model_data)) => {
                 lock(&self.shared.owners).insert(id.clone(), self.key.clone());
@@ -384,11 +403,8 @@ impl EndpointTask {
                 Err(reason) => {
                     tracing::warn!(instance = %id, %reason, "launch failed");
                     if let Some(inbox) = inbox {
-                        let exited = InstanceEvent::Exited {
-                            id: InstanceId(id.clone()),
-                            reason,
-                        };
-                        let _ = inbox.send(TaskEvent::Instance(exited));
+                        let id = InstanceId(id.clone());
+                        let _ = inbox.send(TaskEvent::LaunchFailed { id, reason });
                     }
                 }
             }

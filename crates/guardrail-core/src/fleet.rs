@@ -46,10 +46,20 @@ pub enum InstanceHealth {
     /// Passed `/ping`; may take traffic.
     Ready { addr: String },
     /// Exited, became unhealthy, or missed its startup window. `was_ready` tells a crash
-    /// after start from a failure to start.
-    Failed { reason: String, was_ready: bool },
+    /// after start from a failure to start; `started` is false when it never ran at all (its
+    /// image or model artifacts could not be had).
+    Failed {
+        reason: String,
+        was_ready: bool,
+        #[serde(default = "yes")]
+        started: bool,
+    },
     /// Out of rotation, draining or being stopped; no longer counts for any slot.
     Stopping,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

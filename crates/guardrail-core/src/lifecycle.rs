@@ -281,7 +281,11 @@ pub(crate) fn reconcile_fleet(
 
     if rec.status == EndpointStatus::Creating {
         if let Some(f) = obs.failed.first() {
-            next.failure_reason = Some(status::create_failed_reason(&f.key.variant, &f.detail));
+            next.failure_reason = Some(if f.started {
+                status::create_failed_reason(&f.key.variant, &f.detail)
+            } else {
+                status::start_failed_reason(&f.key.variant, &f.detail)
+            });
             next.set_status(EndpointStatus::Failed, now);
             actions.push(Action::Unroute);
             actions.extend(obs.live.iter().map(|o| Action::Stop { key: o.key.clone() }));

@@ -83,6 +83,14 @@ pub fn create_failed_reason(variant: &str, detail: &str) -> String {
     ))
 }
 
+/// An endpoint whose container could not even be started: its image could not be pulled or
+/// started, or its model artifacts could not be fetched.
+pub fn start_failed_reason(variant: &str, detail: &str) -> String {
+    truncate_reason(format!(
+        "The primary container for production variant {variant} could not be started. ({detail})"
+    ))
+}
+
 pub fn capacity_rollback_reason(variant: &str, detail: &str) -> String {
     truncate_reason(format!(
         "Capacity change rolled back: a new instance of production variant {variant} did not pass \

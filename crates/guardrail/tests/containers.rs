@@ -13,6 +13,8 @@ use common::*;
 use serde_json::{json, Value};
 
 const SERVER_IMAGE: &str = "localhost/guardrail-test/model-server:latest";
+/// The model server with `MODEL_VERSION=v1` (container mode's `image("v1")`, whatever the mode).
+const V1: &str = "localhost/guardrail-test/model:v1";
 
 /// A server with `[containers]` and a local bucket `models` at `<tmp>/bucket`.
 fn container_server() -> (tempfile::TempDir, Server) {
@@ -136,13 +138,7 @@ fn an_image_that_cannot_be_pulled_fails_the_endpoint_with_its_reason() {
 #[test]
 fn an_update_to_an_image_that_cannot_run_rolls_back_with_its_reason() {
     let (_dir, server) = container_server();
-    create(
-        &server,
-        "upd",
-        json!({"Image": image("v1")}),
-        "ml.m5.large",
-        1,
-    );
+    create(&server, "upd", json!({"Image": V1}), "ml.m5.large", 1);
     assert_eq!(settle(&server, "upd")["EndpointStatus"], "InService");
     server.ok(
         "CreateModel",
@@ -259,18 +255,12 @@ fn broken_artifacts_fail_the_endpoint_with_the_url_and_the_cause() {
 #[test]
 fn a_crashed_container_is_replaced_while_the_endpoint_keeps_serving() {
     let (_dir, server) = container_server();
-    create(
-        &server,
-        "crash",
-        json!({"Image": image("v1")}),
-        "ml.m5.large",
-        2,
-    );
+    create(&server, "crash", json!({"Image": V1}), "ml.m5.large", 2);
     assert_eq!(settle(&server, "crash")["EndpointStatus"], "InService");
     let before = instance_containers(&server.data_dir);
     assert_eq!(before.len(), 2);
     let (_, body, _) = server.invoke("crash", "{}");
-    crash_instance(&instance_of(&body));
+    crash_container(body["host"].as_str().expect("the container's host name"));
     let mut failed = 0;
     server.wait_for("a replacement container", Duration::from_secs(60), || {
         let (status, _, _) = server.invoke("crash", "{}");
@@ -298,13 +288,7 @@ fn footprint_of_a_container_instance_against_a_process() {
         "ml.m5.large",
         1,
     );
-    create(
-        &server,
-        "ctr",
-        json!({"Image": image("v1")}),
-        "ml.m5.large",
-        1,
-    );
+    create(&server, "ctr", json!({"Image": V1}), "ml.m5.large", 1);
     assert_eq!(settle(&server, "proc")["EndpointStatus"], "InService");
     assert_eq!(settle(&server, "ctr")["EndpointStatus"], "InService");
     let (_, p, _) = server.invoke("proc", "{}");

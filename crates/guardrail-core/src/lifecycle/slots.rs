@@ -14,6 +14,8 @@ pub(crate) struct SlotFailure {
     pub(crate) detail: String,
     /// Crashed after passing `/ping` (vs. never became Ready).
     pub(crate) was_ready: bool,
+    /// Ran at all (vs. its image or artifacts could not be had).
+    pub(crate) started: bool,
 }
 
 /// One fleet's instances as seen in this pass.
@@ -84,10 +86,15 @@ pub(crate) fn observe<'a>(
         let deadline = o.launched_at.plus_secs(i64::from(timeout_s));
         match &o.health {
             InstanceHealth::Stopping => out.stopping.push(o),
-            InstanceHealth::Failed { reason, was_ready } => out.failed.push(SlotFailure {
+            InstanceHealth::Failed {
+                reason,
+                was_ready,
+                started,
+            } => out.failed.push(SlotFailure {
                 key: o.key.clone(),
                 detail: reason.clone(),
                 was_ready: *was_ready,
+                started: *started,
             }),
             InstanceHealth::Launching if now >= deadline => out.failed.push(SlotFailure {
                 key: o.key.clone(),
@@ -96,6 +103,7 @@ pub(crate) fn observe<'a>(
                     o.key
                 ),
                 was_ready: false,
+                started: true,
             }),
             InstanceHealth::Launching => {
                 *wake_at = min_time(*wake_at, deadline);

@@ -101,6 +101,7 @@ impl Sim {
         self.obs[idx].health = InstanceHealth::Failed {
             reason: "exited with status 1".into(),
             was_ready,
+            started: true,
         };
     }
 
@@ -168,6 +169,24 @@ fn startup_window_expiry_fails_the_create() {
     assert!(reason.starts_with("The primary container for production variant AllTraffic did not pass the ping health check."), "{reason}");
     assert!(reason.contains("within 60 seconds"), "{reason}");
     assert_eq!(s.live(), 0, "every instance is stopped");
+}
+
+#[test]
+fn an_instance_that_could_not_start_fails_the_create_saying_so() {
+    let mut s = Sim::new(&[("AllTraffic", 1, 1.0)]);
+    s.step();
+    s.obs[0].health = InstanceHealth::Failed {
+        reason: "model data s3://b/m.tar.gz: the object does not exist (NoSuchKey)".into(),
+        was_ready: false,
+        started: false,
+    };
+    s.step();
+    assert_eq!(s.rec.status, EndpointStatus::Failed);
+    let reason = s.rec.failure_reason.clone().unwrap();
+    assert!(
+        reason.starts_with("The primary container for production variant AllTraffic could not be started. (model data s3://b/m.tar.gz"),
+        "{reason}"
+    );
 }
 
 #[test]

@@ -401,17 +401,22 @@ pub fn instance_of(answer: &Value) -> String {
 /// the container through the engine.
 pub fn crash_instance(instance: &str) {
     if container_mode() {
-        let id = instance.to_string();
-        with_engine(async move |docker| {
-            let kill = bollard::query_parameters::KillContainerOptions {
-                signal: "SIGKILL".into(),
-            };
-            docker
-                .kill_container(&id, Some(kill))
-                .await
-                .expect("kill the container");
-        });
+        crash_container(instance);
     } else {
         signal(instance.parse().expect("a pid"), "KILL");
     }
+}
+
+/// SIGKILLs a container (by id or id prefix) through the engine.
+pub fn crash_container(id: &str) {
+    let id = id.to_string();
+    with_engine(async move |docker| {
+        let kill = bollard::query_parameters::KillContainerOptions {
+            signal: "SIGKILL".into(),
+        };
+        docker
+            .kill_container(&id, Some(kill))
+            .await
+            .expect("kill the container");
+    });
 }

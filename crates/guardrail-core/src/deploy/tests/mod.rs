@@ -297,6 +297,7 @@ impl Sim {
         o.health = InstanceHealth::Failed {
             reason: "exited with status 137".into(),
             was_ready,
+            started: true,
         };
     }
 

@@ -117,6 +117,7 @@ fn apply(s: &mut Sim, e: &Ev) {
                     o.health = InstanceHealth::Failed {
                         reason: "crashed".into(),
                         was_ready,
+                        started: true,
                     };
                 }
             }

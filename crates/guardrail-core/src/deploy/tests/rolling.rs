@@ -206,6 +206,7 @@ fn stalled_sim() -> Sim {
                 o.health = InstanceHealth::Failed {
                     reason: "exited with status 1".into(),
                     was_ready: false,
+                    started: true,
                 };
             }
         }

@@ -261,6 +261,7 @@ fn update_rollback_failed_counts_both_configs() {
                 o.health = InstanceHealth::Failed {
                     reason: "exited".into(),
                     was_ready: false,
+                    started: true,
                 };
             }
         }
