@@ -394,7 +394,13 @@ pub fn routing_plan<'a>(
     }
 }
 
+mod changes;
 pub(crate) mod slots;
+
+pub use changes::{
+    change_weights_and_capacities, refuse_change, ChangeError, ChangeKind, DesiredVariant,
+    StatusRefusal,
+};
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! [`Deployment`] hangs off the endpoint record while the update runs; the transition
 //! function is [`super::reconcile`].
 
+use crate::lifecycle::{refuse_change, ChangeKind, StatusRefusal};
 use serde::{Deserialize, Serialize};
 
 use super::config::{
@@ -219,10 +220,10 @@ pub struct FinishedDeployment {
 /// Why UpdateEndpoint cannot start.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum BeginError {
-    /// The endpoint's status does not allow an update (sagemaker-api.md §6); the HTTP layer
-    /// answers with the status's refusal message, which needs the ARN.
-    #[error("endpoint status {} does not allow UpdateEndpoint", .0.as_str())]
-    Status(EndpointStatus),
+    /// The endpoint's status does not allow an update; the HTTP layer answers with the
+    /// refusal's message, which needs the ARN.
+    #[error("endpoint status does not allow UpdateEndpoint: {0:?}")]
+    Status(StatusRefusal),
     /// A semantic rule of sagemaker-api.md §7; the message is the catalogue's.
     #[error("{0}")]
     Invalid(String),
@@ -271,9 +272,8 @@ pub fn begin_update(
     retain: RetainOptions,
     now: Timestamp,
 ) -> Result<EndpointRecord, BeginError> {
-    match rec.status {
-        EndpointStatus::InService | EndpointStatus::UpdateRollbackFailed => {}
-        other => return Err(BeginError::Status(other)),
+    if let Some(refusal) = refuse_change(rec.status, ChangeKind::Update) {
+        return Err(BeginError::Status(refusal));
     }
     let spec = apply_retain(&rec.fleet, new_spec, &retain);
     let old = FleetSizes::of_fleet(&rec.fleet);

@@ -432,3 +432,83 @@ mod properties {
         }
     }
 }
+
+fn desired(variant: &str, weight: Option<f64>, count: Option<i64>) -> DesiredVariant {
+    DesiredVariant {
+        variant: variant.into(),
+        weight,
+        instance_count: count,
+    }
+}
+
+fn in_service(variants: &[(&str, u32, f64)]) -> EndpointRecord {
+    let mut rec = EndpointRecord::new("Ep", spec(variants), Timestamp(1_000_000));
+    rec.status = EndpointStatus::InService;
+    rec
+}
+
+#[test]
+fn weights_and_capacities_change_one_count_and_any_weights() {
+    let rec = in_service(&[("A", 2, 1.0), ("B", 1, 1.0)]);
+    let now = Timestamp(2_000_000);
+    let wanted = [
+        desired("a", Some(3.0), Some(4)),
+        desired("B", Some(0.5), None),
+    ];
+    let next = change_weights_and_capacities(&rec, &wanted, now).unwrap();
+    assert_eq!(next.status, EndpointStatus::Updating);
+    assert_eq!(next.last_modified_time, now);
+    let a = next.variant_state("A").unwrap();
+    assert_eq!((a.desired_count, a.desired_weight), (4, 3.0));
+    assert_eq!(next.variant_state("B").unwrap().desired_weight, 0.5);
+    let change = next.capacity_change.expect("a count changed: restorable");
+    assert_eq!(change.previous, rec.fleet.variants);
+    // Weights only: nothing to restore.
+    let weights = change_weights_and_capacities(&rec, &[desired("B", Some(2.0), None)], now);
+    assert!(weights.unwrap().capacity_change.is_none());
+}
+
+#[test]
+fn weights_and_capacities_refusals_name_the_rule() {
+    let rec = in_service(&[("A", 2, 1.0), ("B", 1, 1.0)]);
+    let now = Timestamp(2_000_000);
+    let invalid = |wanted: &[DesiredVariant]| match change_weights_and_capacities(&rec, wanted, now)
+    {
+        Err(ChangeError::Invalid(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(
+        invalid(&[desired("A", Some(1.0), None), desired("A", None, Some(2))])
+            .contains("was non-unique")
+    );
+    assert!(invalid(&[desired("C", Some(1.0), None)]).contains("\"C\" is/are not present"));
+    assert!(invalid(&[desired("A", None, None)]).contains("must be specified"));
+    assert!(invalid(&[desired("A", None, Some(0))]).contains("at least 1"));
+    assert!(
+        invalid(&[desired("A", None, Some(3)), desired("B", None, Some(3))])
+            .contains("Only one variant")
+    );
+    assert!(
+        invalid(&[desired("A", Some(0.0), None), desired("B", Some(0.0), None)])
+            .contains("greater than 0")
+    );
+    for (status, refusal) in [
+        (EndpointStatus::Updating, StatusRefusal::InProgress),
+        (EndpointStatus::Creating, StatusRefusal::InProgress),
+        (EndpointStatus::Failed, StatusRefusal::Failed),
+        (
+            EndpointStatus::UpdateRollbackFailed,
+            StatusRefusal::RollbackFailed,
+        ),
+    ] {
+        let mut r = rec.clone();
+        r.status = status;
+        let got = change_weights_and_capacities(&r, &[desired("A", Some(1.0), None)], now);
+        assert_eq!(got, Err(ChangeError::Status(refusal)), "{status:?}");
+    }
+    // UpdateEndpoint is the way out of UpdateRollbackFailed.
+    assert_eq!(
+        refuse_change(EndpointStatus::UpdateRollbackFailed, ChangeKind::Update),
+        None
+    );
+}

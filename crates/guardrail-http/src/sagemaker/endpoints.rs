@@ -11,7 +11,9 @@ use guardrail_api::generated::sagemaker::{
 };
 use guardrail_api::wire::Timestamp;
 use guardrail_core::deploy::VariantView;
-use guardrail_core::lifecycle::{CapacityChange, EndpointRecord};
+use guardrail_core::lifecycle::{
+    change_weights_and_capacities, ChangeError, DesiredVariant, EndpointRecord, StatusRefusal,
+};
 use guardrail_core::names::{name_key, ResourceKind};
 use guardrail_core::status::EndpointStatus;
 use guardrail_store::EndpointRow;
@@ -277,17 +279,13 @@ pub(crate) async fn list(state: &AppState, input: ListEndpointsInput) -> Reply {
     .map_err(Fail)
 }
 
-/// The refusal for a change requested while the endpoint's status does not allow it.
-pub(crate) fn refuse_change(status: EndpointStatus, arn: &str, for_uewac: bool) -> Option<Fail> {
-    match status {
-        EndpointStatus::InService => None,
-        EndpointStatus::Failed => Some(invalid(messages::failed(arn))),
-        EndpointStatus::UpdateRollbackFailed if for_uewac => {
-            Some(invalid(messages::rollback_failed(arn)))
-        }
-        EndpointStatus::UpdateRollbackFailed => None,
-        _ => Some(invalid(messages::in_progress(arn))),
-    }
+/// The answer to a change the endpoint's status refuses (the rule is the core's).
+pub(crate) fn refusal(refusal: StatusRefusal, arn: &str) -> Fail {
+    invalid(match refusal {
+        StatusRefusal::InProgress => messages::in_progress(arn),
+        StatusRefusal::Failed => messages::failed(arn),
+        StatusRefusal::RollbackFailed => messages::rollback_failed(arn),
+    })
 }
 
 pub(crate) async fn update_weights_and_capacities(
@@ -297,7 +295,16 @@ pub(crate) async fn update_weights_and_capacities(
     let name = input.endpoint_name.unwrap_or_default();
     let key = name_key(&name);
     let arn = state.arns.arn(ResourceKind::Endpoint, &name);
-    let wanted = input.desired_weights_and_capacities.unwrap_or_default();
+    let wanted: Vec<DesiredVariant> = input
+        .desired_weights_and_capacities
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| DesiredVariant {
+            variant: w.variant_name.unwrap_or_default(),
+            weight: w.desired_weight,
+            instance_count: w.desired_instance_count,
+        })
+        .collect();
     let now = state.controller.clock().now();
     let limits = state.limits;
     let k = key.clone();
@@ -308,86 +315,20 @@ pub(crate) async fn update_weights_and_capacities(
             let mut row = tx
                 .get_endpoint(&k)?
                 .ok_or_else(|| invalid(messages::not_found("endpoint", &arn)))?;
-            let rec = &mut row.record;
-            let mut seen: Vec<String> = Vec::new();
-            for w in &wanted {
-                let v = w.variant_name.clone().unwrap_or_default();
-                if seen.contains(&v) {
-                    return Err(invalid(format!(
-                        "The variant name \"{v}\" was non-unique within the request."
-                    )));
-                }
-                seen.push(v);
-            }
-            let missing: Vec<String> = seen
-                .iter()
-                .filter(|v| rec.variant_state(v).is_none())
-                .map(|v| format!("\"{v}\""))
-                .collect();
-            if !missing.is_empty() {
-                return Err(invalid(format!(
-                    "The variant name(s) {} is/are not present within endpoint configuration \"{}\".",
-                    missing.join(", "),
-                    rec.fleet.spec.config_name
-                )));
-            }
-            if let Some(f) = refuse_change(rec.status, &arn, true) {
-                return Err(f);
-            }
-            let previous = rec.fleet.variants.clone();
-            let mut count_changes = 0;
-            for w in &wanted {
-                let vname = w.variant_name.clone().unwrap_or_default();
-                if w.desired_weight.is_none() && w.desired_instance_count.is_none() {
-                    return Err(invalid(format!(
-                        "DesiredWeight or DesiredInstanceCount must be specified for variant \"{vname}\"."
-                    )));
-                }
-                if w.desired_instance_count == Some(0) {
-                    return Err(invalid(format!(
-                        "DesiredInstanceCount must be at least 1 for instance-based variant \"{vname}\"."
-                    )));
-                }
-                let v = rec
-                    .fleet
-                    .variants
-                    .iter_mut()
-                    .find(|v| v.name.eq_ignore_ascii_case(&vname))
-                    .expect("checked above");
-                if let Some(weight) = w.desired_weight {
-                    v.desired_weight = weight;
-                }
-                if let Some(count) = w.desired_instance_count {
-                    if count as u32 != v.desired_count {
-                        count_changes += 1;
-                        v.desired_count = count as u32;
-                    }
-                }
-            }
-            if count_changes > 1 {
-                return Err(invalid(
-                    "Only one variant's DesiredInstanceCount can be changed per request.",
-                ));
-            }
-            if rec.fleet.variants.iter().all(|v| v.desired_weight <= 0.0) {
-                return Err(invalid("The sum of the variant weights must be greater than 0."));
-            }
+            row.record =
+                change_weights_and_capacities(&row.record, &wanted, now).map_err(|e| match e {
+                    ChangeError::Status(r) => refusal(r, &arn),
+                    ChangeError::Invalid(m) => invalid(m),
+                })?;
             let (other_endpoints, other_instances) = crate::limits::others(tx, &k)?;
             limits.check(crate::limits::Demand {
                 other_endpoints,
                 other_instances,
-                endpoint_instances: rec.desired_instances(),
+                endpoint_instances: row.record.desired_instances(),
                 creates: false,
             })?;
-            rec.capacity_change = (count_changes > 0).then_some(CapacityChange {
-                previous,
-                started: now,
-            });
-            rec.failure_reason = None;
-            rec.status = EndpointStatus::Updating;
-            rec.last_modified_time = now;
             tx.update_endpoint(&row)?;
-            Ok(())
+            Ok::<(), Fail>(())
         })
         .await?;
     state.controller.nudge(&key);

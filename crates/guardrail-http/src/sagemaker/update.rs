@@ -11,10 +11,11 @@ use guardrail_core::deploy::{
 use guardrail_core::names::{name_key, ResourceKind};
 
 use super::deployment_config::{check_wire, to_core};
-use super::endpoints::refuse_change;
+use super::endpoints::refusal;
 use super::{invalid, snapshot, Fail, Reply};
 use crate::awsjson::to_value;
 use crate::AppState;
+use guardrail_core::lifecycle::{refuse_change, ChangeKind};
 
 pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Reply {
     let name = input.endpoint_name.clone().unwrap_or_default();
@@ -52,15 +53,14 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
                 .ok_or_else(|| invalid(messages::not_found("endpoint", &arn)))?;
             let config_name = input.endpoint_config_name.clone().unwrap_or_default();
             let (spec, _) = snapshot::resolve(tx, &arns, &images, &config_name)?;
-            if let Some(f) = refuse_change(row.record.status, &arn, false) {
-                return Err(f);
+            if let Some(r) = refuse_change(row.record.status, ChangeKind::Update) {
+                return Err(refusal(r, &arn));
             }
             let (effective, cfg) = effective_config(&input, &row.extra)?;
             let alarms = cfg.clone();
             row.record =
                 begin_update(&row.record, spec, cfg, retain, now).map_err(|e| match e {
-                    BeginError::Status(s) => refuse_change(s, &arn, false)
-                        .unwrap_or_else(|| invalid(messages::in_progress(&arn))),
+                    BeginError::Status(r) => refusal(r, &arn),
                     BeginError::Invalid(m) => invalid(m),
                 })?;
             let (other_endpoints, other_instances) = crate::limits::others(tx, &k)?;

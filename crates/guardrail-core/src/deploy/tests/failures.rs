@@ -2,6 +2,7 @@
 //! timeout, cancellation.
 
 use super::*;
+use crate::lifecycle::StatusRefusal;
 use CapacitySize::InstanceCount as Count;
 
 fn v1(n: u32) -> FleetSpec {
@@ -348,7 +349,7 @@ fn another_update_is_refused_while_one_runs() {
         s.now,
     )
     .unwrap_err();
-    assert_eq!(err, BeginError::Status(EndpointStatus::Updating));
+    assert_eq!(err, BeginError::Status(StatusRefusal::InProgress));
 }
 
 #[test]
