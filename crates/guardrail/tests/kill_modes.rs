@@ -31,6 +31,8 @@
 //! The mode tests share one lock, so they never run concurrently (a 2-core CI machine would
 //! otherwise time six servers against each other).
 
+#![allow(clippy::disallowed_methods)] // compares with the server's wall-clock timestamps
+
 mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

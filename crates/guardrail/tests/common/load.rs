@@ -1,6 +1,8 @@
 //! A bounded load generator for end-to-end tests: N threads invoke an endpoint continuously
 //! and record every answer (time, status, model version), until stopped or a hard cap.
 
+#![allow(clippy::disallowed_methods)] // compares with the server's wall-clock timestamps
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
