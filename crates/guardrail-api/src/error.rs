@@ -149,34 +149,8 @@ impl RuntimeError {
     }
 }
 
-/// Catalogue of control-plane messages that clients match on (`sagemaker-api.md` §8).
-pub mod messages {
-    pub fn not_found(kind: &str, arn: &str) -> String {
-        format!("Could not find {kind} \"{arn}\".")
-    }
-
-    pub fn already_exists(kind: &str, arn: &str) -> String {
-        format!("Cannot create already existing {kind} \"{arn}\".")
-    }
-
-    pub fn in_progress(arn: &str) -> String {
-        format!("Cannot update in-progress endpoint \"{arn}\".")
-    }
-
-    pub fn failed(arn: &str) -> String {
-        format!("Cannot update failed endpoint \"{arn}\". Delete it and create it again.")
-    }
-
-    pub fn rollback_failed(arn: &str) -> String {
-        format!("Endpoint \"{arn}\" is in UpdateRollbackFailed; call UpdateEndpoint to recover it.")
-    }
-
-    pub fn endpoint_not_found_runtime(name: &str, account: &str) -> String {
-        format!("Endpoint {name} of account {account} not found.")
-    }
-
-    pub const INVALID_TOKEN: &str = "Invalid pagination token.";
-}
+/// The control plane's messages, in one place (docs/sagemaker-api.md#message-catalogue).
+pub use crate::messages;
 
 #[cfg(test)]
 mod tests {

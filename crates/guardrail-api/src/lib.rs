@@ -4,5 +4,6 @@
 
 pub mod error;
 pub mod generated;
+pub mod messages;
 pub mod protocol;
 pub mod wire;

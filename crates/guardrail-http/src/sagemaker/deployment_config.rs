@@ -3,15 +3,14 @@
 //! leaves optional but Guardrail needs. Size and timing rules that depend on fleet sizes live
 //! in the core's deployment planner.
 
+use guardrail_api::error::messages;
 use guardrail_api::generated::sagemaker::{CapacitySize, DeploymentConfig};
 use guardrail_core::deploy as core;
 
 use super::{invalid, Fail};
 
 fn must_not_be_null(path: &str) -> Fail {
-    invalid(format!(
-        "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
-    ))
+    invalid(messages::member_must_not_be_null(path))
 }
 
 fn check_size(size: &CapacitySize, path: &str) -> Result<(), Fail> {
@@ -27,9 +26,7 @@ fn check_size(size: &CapacitySize, path: &str) -> Result<(), Fail> {
 pub(crate) fn check_wire(dc: &DeploymentConfig) -> Result<(), Fail> {
     check_required(dc)?;
     if dc.blue_green_update_policy.is_some() && dc.rolling_update_policy.is_some() {
-        return Err(invalid(
-            "DeploymentConfig can contain BlueGreenUpdatePolicy or RollingUpdatePolicy, not both.",
-        ));
+        return Err(invalid(messages::BOTH_POLICIES));
     }
     if let Some(bg) = &dc.blue_green_update_policy {
         let base = "deploymentConfig.blueGreenUpdatePolicy.trafficRoutingConfiguration";
@@ -44,18 +41,18 @@ pub(crate) fn check_wire(dc: &DeploymentConfig) -> Result<(), Fail> {
         }
         match kind {
             "CANARY" if t.canary_size.is_none() => {
-                return Err(invalid("CanarySize is required when Type is CANARY."))
+                return Err(invalid(messages::CANARY_SIZE_REQUIRED))
             }
             "LINEAR" if t.linear_step_size.is_none() => {
-                return Err(invalid("LinearStepSize is required when Type is LINEAR."))
+                return Err(invalid(messages::LINEAR_STEP_REQUIRED))
             }
             _ => {}
         }
         if kind != "CANARY" && t.canary_size.is_some() {
-            return Err(invalid("CanarySize is only valid when Type is CANARY."));
+            return Err(invalid(messages::CANARY_SIZE_ONLY_FOR_CANARY));
         }
         if kind != "LINEAR" && t.linear_step_size.is_some() {
-            return Err(invalid("LinearStepSize is only valid when Type is LINEAR."));
+            return Err(invalid(messages::LINEAR_STEP_ONLY_FOR_LINEAR));
         }
         if let Some(s) = &t.canary_size {
             check_size(s, &format!("{base}.canarySize"))?;
@@ -102,7 +99,7 @@ pub(crate) fn to_core(dc: &DeploymentConfig) -> Result<core::DeploymentConfig, F
         let kind = s.r#type.as_deref().unwrap_or_default();
         let value = s.value.unwrap_or_default().clamp(0, i64::from(u32::MAX)) as u32;
         core::CapacitySize::from_wire(kind, value)
-            .ok_or_else(|| invalid(format!("Unknown CapacitySize Type {kind}.")))
+            .ok_or_else(|| invalid(messages::unknown_capacity_type(kind)))
     };
     let secs = |v: Option<i64>| v.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
     let blue_green = match &dc.blue_green_update_policy {

@@ -21,16 +21,14 @@ pub(crate) async fn create(state: &AppState, mut input: CreateEndpointConfigInpu
     for (i, v) in variants.iter().enumerate() {
         let vname = v.variant_name.clone().unwrap_or_default();
         if seen.contains(&name_key(&vname)) {
-            return Err(invalid(format!(
-                "The variant name \"{vname}\" was non-unique within the request."
-            )));
+            return Err(invalid(messages::non_unique_variant(&vname)));
         }
         seen.push(name_key(&vname));
         if v.initial_instance_count.is_none() && v.serverless_config.is_none() {
-            return Err(invalid(format!(
-                "1 validation error detected: Value null at 'productionVariants.{}.member.initialInstanceCount' failed to satisfy constraint: Member must not be null",
+            return Err(invalid(messages::member_must_not_be_null(&format!(
+                "productionVariants.{}.member.initialInstanceCount",
                 i + 1
-            )));
+            ))));
         }
     }
     let model_names: Vec<String> = variants

@@ -17,35 +17,23 @@ pub(crate) async fn create(state: &AppState, mut input: CreateModelInput) -> Rep
     let name = input.model_name.clone().unwrap_or_default();
     let containers = match (&input.primary_container, &input.containers) {
         (Some(_), Some(_)) => {
-            return Err(invalid("Specify PrimaryContainer or Containers, not both."));
+            return Err(invalid(messages::CONTAINERS_BOTH));
         }
-        (None, None) => return Err(invalid("Either PrimaryContainer or Containers must be specified.")),
+        (None, None) => return Err(invalid(messages::CONTAINERS_NEITHER)),
         (Some(c), None) => vec![c.clone()],
         (None, Some(cs)) if cs.len() == 1 => cs.clone(),
-        (None, Some(cs)) if cs.is_empty() => {
-            return Err(invalid("Containers must contain one container definition."))
-        }
-        (None, Some(_)) => {
-            return Err(invalid(
-                "Multi-container models (Containers with more than one element) are not supported by Guardrail.",
-            ))
-        }
+        (None, Some(cs)) if cs.is_empty() => return Err(invalid(messages::CONTAINERS_EMPTY)),
+        (None, Some(_)) => return Err(invalid(messages::MULTI_CONTAINER)),
     };
     for c in &containers {
         if c.mode.as_deref() == Some("MultiModel") {
-            return Err(invalid(
-                "Container Mode MultiModel is not supported by Guardrail.",
-            ));
+            return Err(invalid(messages::MULTI_MODEL));
         }
         let Some(image) = c.image.as_deref() else {
-            return Err(invalid(
-                "The container definition must specify an Image (ModelPackageName is not supported by Guardrail).",
-            ));
+            return Err(invalid(messages::NO_IMAGE));
         };
         if !state.controller.images().runs(image) {
-            return Err(invalid(format!(
-                "Image \"{image}\" is not configured in Guardrail: add an [images.\"{image}\"] table with its command to the config file, or a [containers] table to run images as containers."
-            )));
+            return Err(invalid(messages::image_not_runnable(image)));
         }
         if let Some(data) = super::snapshot::model_data_of(c).map_err(invalid)? {
             state.controller.check_model_data(&data).map_err(invalid)?;

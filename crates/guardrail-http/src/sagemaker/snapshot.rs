@@ -29,33 +29,25 @@ pub(crate) fn resolve(
             ))
         })?;
     let config: CreateEndpointConfigInput = serde_json::from_value(row.doc)
-        .map_err(|e| invalid(format!("Stored endpoint configuration is unreadable: {e}")))?;
+        .map_err(|e| invalid(messages::unreadable("endpoint configuration", &e)))?;
     if config.async_inference_config.is_some() {
-        return Err(invalid(
-            "Asynchronous inference (AsyncInferenceConfig) is not supported by Guardrail.",
-        ));
+        return Err(invalid(messages::ASYNC_INFERENCE));
     }
     if config
         .shadow_production_variants
         .as_ref()
         .is_some_and(|s| !s.is_empty())
     {
-        return Err(invalid(
-            "Shadow production variants are not supported by Guardrail.",
-        ));
+        return Err(invalid(messages::SHADOW_VARIANTS));
     }
     let mut variants = Vec::new();
     for v in config.production_variants.clone().unwrap_or_default() {
         let vname = v.variant_name.clone().unwrap_or_default();
         if v.serverless_config.is_some() {
-            return Err(invalid(format!(
-                "Serverless production variant \"{vname}\" is not supported by Guardrail."
-            )));
+            return Err(invalid(messages::serverless_variant(&vname)));
         }
         if v.instance_pools.as_ref().is_some_and(|p| !p.is_empty()) {
-            return Err(invalid(format!(
-                "Instance pools of production variant \"{vname}\" are not supported by Guardrail."
-            )));
+            return Err(invalid(messages::instance_pools(&vname)));
         }
         let model_name = v.model_name.clone().unwrap_or_default();
         let model_row = tx
@@ -67,16 +59,17 @@ pub(crate) fn resolve(
                 ))
             })?;
         let model: CreateModelInput = serde_json::from_value(model_row.doc)
-            .map_err(|e| invalid(format!("Stored model is unreadable: {e}")))?;
+            .map_err(|e| invalid(messages::unreadable("model", &e)))?;
         let container = model
             .primary_container
             .or_else(|| model.containers.and_then(|c| c.into_iter().next()))
-            .ok_or_else(|| invalid(format!("Model \"{model_name}\" has no container.")))?;
+            .ok_or_else(|| invalid(messages::model_without_container(&model_name)))?;
         let model_data = model_data_of(&container).map_err(invalid)?;
         let image = container.image.unwrap_or_default();
         if !images.runs(&image) {
-            return Err(invalid(format!(
-                "Image \"{image}\" of model \"{model_name}\" is not configured in Guardrail's [images] table and the container backend ([containers]) is off."
+            return Err(invalid(messages::model_image_not_runnable(
+                &image,
+                &model_name,
             )));
         }
         variants.push(VariantSpec {

@@ -21,7 +21,7 @@ fn resolve(
     state_arns: &guardrail_core::names::Arns,
     arn: &str,
 ) -> Result<String, Fail> {
-    let not_found = || invalid(format!("Resource \"{arn}\" does not exist."));
+    let not_found = || invalid(messages::resource_not_found(arn));
     let (kind, key) = state_arns.parse(arn).ok_or_else(not_found)?;
     let found = match kind {
         ResourceKind::Endpoint => tx.get_endpoint(&key)?.map(|r| r.arn),
@@ -72,9 +72,11 @@ pub(crate) async fn add(state: &AppState, input: AddTagsInput) -> Reply {
                 .filter(|t| !existing.iter().any(|e| e.key == t.key))
                 .count();
             if existing.len() + new_keys > MAX_TAGS {
-                return Err(invalid(format!(
-                    "A resource can have at most {MAX_TAGS} tags; \"{canonical}\" has {} and the request adds {new_keys}.",
-                    existing.len()
+                return Err(invalid(messages::too_many_tags(
+                    MAX_TAGS,
+                    &canonical,
+                    existing.len(),
+                    new_keys,
                 )));
             }
             tx.add_tags(&canonical, &tags)?;

@@ -98,11 +98,7 @@ fn effective_config(
         check_wire(dc)?;
     }
     let wire = match (&input.deployment_config, retained) {
-        (Some(_), true) => {
-            return Err(invalid(
-                "RetainDeploymentConfig cannot be true when DeploymentConfig is specified.",
-            ))
-        }
+        (Some(_), true) => return Err(invalid(messages::RETAIN_WITH_DEPLOYMENT_CONFIG)),
         (Some(dc), false) => Some(dc.clone()),
         (None, true) => extra
             .get("DeploymentConfig")
