@@ -230,3 +230,116 @@ def test_aws_cli_with_right_and_wrong_keys(auth_server, tmp_path):
     bad = _cli(auth_server, tmp_path, KEY, WRONG_SECRET, "cloudwatch", "list-metrics")
     assert bad.returncode != 0
     assert "SignatureDoesNotMatch" in bad.stderr, bad.stderr
+
+
+# -- Self-hosted secrets of any length, and temporary credentials (session tokens) --------------
+
+SHORT_KEY = "AKIDSHORTSECRET"
+SHORT_SECRET = "12char/Sec+t"          # 12 characters: accepted (with a warning at start)
+WRONG_SHORT_SECRET = "12char/Sec+T"
+TEMP_KEY = "ASIAGUARDRAILPY"
+TEMP_SECRET = "tmp/12+chars"           # temporary credentials: a 12-character secret and a token
+SESSION_TOKEN = "FwoGZXIvYXdzEJr//////////wEaDGuardrail+Session/Token=="
+WRONG_SESSION_TOKEN = "FwoGZXIvYXdzEJr//////////wEaDGuardrail+Session/Token=/"
+
+
+@pytest.fixture(scope="module")
+def keys_server(tmp_path_factory):
+    assert len(SHORT_SECRET) == 12 and len(TEMP_SECRET) == 12
+    srv = AuthServer(
+        tmp_path_factory.mktemp("guardrail-auth-keys"),
+        tables=(f'[[credentials]]\naccess_key_id = "{SHORT_KEY}"\nsecret_access_key = "{SHORT_SECRET}"\n'
+                f'[[credentials]]\naccess_key_id = "{TEMP_KEY}"\nsecret_access_key = "{TEMP_SECRET}"\n'
+                f'session_token = "{SESSION_TOKEN}"'),
+        name="auth-keys",
+    )
+    srv.start()
+    yield srv
+    if srv.running():
+        srv.terminate(timeout=30)
+
+
+def stock_client(srv: GuardrailServer, service: str, key: str, secret: str, token: str | None = None):
+    """A stock boto3 client with explicit credentials (as a user would write it)."""
+    extra = {} if token is None else {"aws_session_token": token}
+    return boto3.client(service, endpoint_url=srv.url, region_name=REGION, config=_cfg(),
+                        aws_access_key_id=key, aws_secret_access_key=secret, **extra)
+
+
+def test_short_secret_starts_with_a_warning_that_shows_no_secret(keys_server):
+    log = keys_server.log_tail(200)
+    assert "authentication is on" in log
+    assert "shorter than 16 characters" in log and SHORT_KEY in log, log
+    for secret in (SHORT_SECRET, TEMP_SECRET, SESSION_TOKEN):
+        assert secret not in log
+
+
+def test_twelve_character_secret_works_with_stock_boto3(keys_server):
+    assert "Models" in stock_client(keys_server, "sagemaker", SHORT_KEY, SHORT_SECRET).list_models()
+    assert "Metrics" in stock_client(keys_server, "cloudwatch", SHORT_KEY, SHORT_SECRET).list_metrics()
+    # The runtime reaches its handler (no such endpoint) once authenticated.
+    rt = stock_client(keys_server, "sagemaker-runtime", SHORT_KEY, SHORT_SECRET)
+    expect_error(rt.invoke_endpoint, "ValidationError", status=400, EndpointName="nope", Body=b"{}")
+    # One character off is a signature mismatch, not a startup or key problem.
+    expect_error(stock_client(keys_server, "sagemaker", SHORT_KEY, WRONG_SHORT_SECRET).list_models,
+                 "InvalidSignatureException", status=403, prefix=MISMATCH)
+    expect_error(stock_client(keys_server, "cloudwatch", SHORT_KEY, WRONG_SHORT_SECRET).list_metrics,
+                 "SignatureDoesNotMatch", status=403, prefix=MISMATCH)
+
+
+@pytest.mark.parametrize("service,op,kwargs", [
+    ("sagemaker", "list_models", {}),
+    ("cloudwatch", "list_metrics", {}),
+    ("cloudwatch", "describe_alarms", {}),
+])
+def test_session_token_right_works(keys_server, service, op, kwargs):
+    c = stock_client(keys_server, service, TEMP_KEY, TEMP_SECRET, SESSION_TOKEN)
+    resp = getattr(c, op)(**kwargs)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_session_token_on_the_runtime(keys_server):
+    rt = stock_client(keys_server, "sagemaker-runtime", TEMP_KEY, TEMP_SECRET, SESSION_TOKEN)
+    expect_error(rt.invoke_endpoint, "ValidationError", status=400, EndpointName="nope", Body=b"{}")
+    rt = stock_client(keys_server, "sagemaker-runtime", TEMP_KEY, TEMP_SECRET, WRONG_SESSION_TOKEN)
+    expect_error(rt.invoke_endpoint, "UnrecognizedClientException", status=403, message=INVALID_TOKEN,
+                 EndpointName="nope", Body=b"{}")
+
+
+@pytest.mark.parametrize("service,op,code", [
+    ("sagemaker", "list_models", "UnrecognizedClientException"),
+    ("cloudwatch", "list_metrics", "InvalidClientTokenId"),
+])
+@pytest.mark.parametrize("key,secret,token", [
+    pytest.param(TEMP_KEY, TEMP_SECRET, WRONG_SESSION_TOKEN, id="wrong-token"),
+    pytest.param(TEMP_KEY, TEMP_SECRET, None, id="missing-token"),
+    pytest.param(SHORT_KEY, SHORT_SECRET, SESSION_TOKEN, id="token-for-a-key-without-one"),
+])
+def test_session_token_wrong_missing_or_unexpected(keys_server, service, op, code, key, secret, token):
+    c = stock_client(keys_server, service, key, secret, token)
+    expect_error(getattr(c, op), code, status=403, message=INVALID_TOKEN)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_session_token_on_every_cloudwatch_protocol(keys_server, protocol):
+    def proto_client(token: str):
+        session = botocore.session.get_session()
+        session.set_credentials(TEMP_KEY, TEMP_SECRET, token)
+        data_dir = protocol_data_dir(protocol)
+        if data_dir is not None:
+            session.set_config_variable("data_path", str(data_dir))
+        return session.create_client("cloudwatch", region_name=REGION, endpoint_url=keys_server.url,
+                                     config=_cfg())
+
+    assert "Metrics" in proto_client(SESSION_TOKEN).list_metrics()
+    expect_error(proto_client(WRONG_SESSION_TOKEN).list_metrics, "InvalidClientTokenId", status=403,
+                 message=INVALID_TOKEN)
+
+
+def test_token_refusals_are_logged_without_the_token(keys_server):
+    expect_error(stock_client(keys_server, "sagemaker", TEMP_KEY, TEMP_SECRET, WRONG_SESSION_TOKEN).list_models,
+                 "UnrecognizedClientException", status=403)
+    log = keys_server.log_tail(400)
+    assert "X-Amz-Security-Token is not the key's session token" in log, log
+    for secret in (SESSION_TOKEN, WRONG_SESSION_TOKEN, TEMP_SECRET, SHORT_SECRET):
+        assert secret not in log

@@ -1,11 +1,11 @@
 //! Guardrail's HTTP front: one port serving the SageMaker control plane (awsJson1_1,
 //! `POST /` + `X-Amz-Target: SageMaker.<Op>`), the runtime (`POST /endpoints/{name}/invocations`)
 //! and `GET /healthz`. Protocol framing and dispatch live here; shapes and the error table come
-//! from `guardrail-api`, behaviour from the controller and the core.
+//! from `guardrail-api`, behaviour from the controller and the core. CloudWatch requests are
+//! recognised here and served by `guardrail-cloudwatch`.
 
 pub mod auth;
 mod awsjson;
-mod cloudwatch;
 mod limits;
 mod list;
 mod runtime;
@@ -24,6 +24,8 @@ use guardrail_controller::Controller;
 use guardrail_core::names::Arns;
 use guardrail_proxy::Router;
 use guardrail_store::Store;
+// `crate::cloudwatch`: the service, its protocols and its framing (also of auth rejections).
+use guardrail_cloudwatch as cloudwatch;
 
 /// Largest control-plane request body accepted (SageMaker documents none; generous).
 pub const MAX_CONTROL_BODY: usize = 1024 * 1024;
@@ -56,12 +58,15 @@ pub struct Inner {
     pub(crate) limits: Limits,
     pub(crate) arns: Arns,
     pub(crate) auth: auth::Auth,
+    cloudwatch: cloudwatch::CloudWatch,
 }
 
 impl AppState {
     pub fn new(p: AppParts) -> Self {
+        let arns = Arns::new(&p.region, &p.account_id);
         AppState(Arc::new(Inner {
-            arns: Arns::new(&p.region, &p.account_id),
+            cloudwatch: cloudwatch::CloudWatch::new(p.monitor.clone(), arns.clone()),
+            arns,
             auth: auth::Auth::new(p.auth, &p.region),
             store: p.store,
             controller: p.controller,
@@ -116,7 +121,10 @@ async fn control_plane(State(state): State<AppState>, headers: HeaderMap, body: 
             .and_then(|v| v.to_str().ok())
             .and_then(|t| t.strip_prefix(cloudwatch::TARGET_PREFIX))
             .map(str::to_owned);
-        return cloudwatch::serve(&state, protocol, op.as_deref(), &headers, body).await;
+        return state
+            .cloudwatch
+            .serve(protocol, op.as_deref(), &headers, body)
+            .await;
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = async {
@@ -150,14 +158,10 @@ async fn cloudwatch_cbor(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    cloudwatch::serve(
-        &state,
-        cloudwatch::Protocol::Cbor,
-        Some(&op),
-        &headers,
-        body,
-    )
-    .await
+    state
+        .cloudwatch
+        .serve(cloudwatch::Protocol::Cbor, Some(&op), &headers, body)
+        .await
 }
 
 /// Prometheus text exposition of Guardrail's own figures.

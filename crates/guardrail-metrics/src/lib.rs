@@ -11,12 +11,16 @@
 //!   (`statistics`, `metric_stat`, `list_metrics`), `prune(now)`, snapshot/restore.
 //! * [`alarm`] — [`AlarmDefinition`], [`AlarmState`], [`evaluate`], [`set_alarm_state`],
 //!   [`HistoryItem`].
+//! * [`math`] — metric-math expressions over time series ([`math::evaluate_expression`]).
+//! * [`data`] — GetMetricData's queries evaluated against the store, and its pages.
 
 pub mod alarm;
 mod config;
+pub mod data;
 mod distribution;
 mod fmt;
 mod id;
+pub mod math;
 mod query;
 mod series;
 mod sketch;

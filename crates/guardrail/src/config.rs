@@ -9,7 +9,7 @@ use guardrail_artifacts::ModelDataConfig;
 use guardrail_backend::ContainerNetwork;
 use guardrail_controller::{ImageCatalog, ImageCommand};
 use guardrail_core::instance_types::InstanceResources;
-use guardrail_http::auth::{AuthConfig, BearerToken, Credentials};
+use guardrail_http::auth::{AccessKey, AuthConfig, BearerToken, Credentials};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -84,12 +84,16 @@ pub(crate) struct ImageConfig {
     pub(crate) env: BTreeMap<String, String>,
 }
 
-/// One SigV4 key every request may be signed with. `Debug` never shows the secret.
+/// One SigV4 key every request may be signed with. `Debug` never shows the secret or the
+/// session token.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Credential {
     pub(crate) access_key_id: String,
+    /// 8–128 printable ASCII characters (a warning below 16).
     pub(crate) secret_access_key: String,
+    /// Temporary credentials: requests must carry it as `X-Amz-Security-Token`.
+    pub(crate) session_token: Option<String>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -169,11 +173,12 @@ impl Config {
         let credentials = if parsed.credentials.is_empty() {
             None
         } else {
-            let pairs = parsed
-                .credentials
-                .into_iter()
-                .map(|c| (c.access_key_id, c.secret_access_key));
-            Some(Credentials::new(pairs).map_err(|e| anyhow::anyhow!("{e}"))?)
+            let keys = parsed.credentials.into_iter().map(|c| AccessKey {
+                access_key_id: c.access_key_id,
+                secret_access_key: c.secret_access_key,
+                session_token: c.session_token,
+            });
+            Some(Credentials::new(keys).map_err(|e| anyhow::anyhow!("{e}"))?)
         };
         let metrics_token = match parsed.metrics_token {
             None => None,
@@ -304,7 +309,55 @@ mod tests {
 
         let short = "[[credentials]]\naccess_key_id = \"AKID1\"\nsecret_access_key = \"short\"\n";
         let e = load(short, None, false).unwrap_err().to_string();
-        assert!(e.contains("40") && !e.contains("short\""), "{e}");
+        assert!(
+            e.contains("8–128 printable ASCII characters (0x21–0x7E)") && !e.contains("short\""),
+            "{e}"
+        );
         assert!(load("metrics_token = \"\"\n", None, false).is_err());
+    }
+
+    #[test]
+    fn any_secret_length_from_8_to_128_and_session_tokens() {
+        let key = |secret: &str, token: &str| {
+            format!(
+                "[[credentials]]\naccess_key_id = \"AKID1\"\nsecret_access_key = \"{secret}\"\n{token}"
+            )
+        };
+        for len in [8, 12, 39, 41, 128] {
+            let cfg = load(&key(&"s".repeat(len), ""), None, false);
+            assert!(cfg.is_ok(), "{len}: {:?}", cfg.err());
+        }
+        for len in [7, 129] {
+            assert!(
+                load(&key(&"s".repeat(len), ""), None, false).is_err(),
+                "{len}"
+            );
+        }
+        let with_token = key("twelve-chars", "session_token = \"tok/en+value==\"\n");
+        let cfg = load(&with_token, None, false).unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("tok/en+value==") && !shown.contains("twelve-chars"),
+            "{shown}"
+        );
+        let empty_token = key("twelve-chars", "session_token = \"\"\n");
+        let e = load(&empty_token, None, false).unwrap_err().to_string();
+        assert!(e.contains("session_token"), "{e}");
+    }
+
+    /// The README's full config example is a config this binary accepts.
+    #[test]
+    fn the_readme_example_loads() {
+        let readme = include_str!("../../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("[limits]"))
+            .expect("the README has a full config example");
+        let cfg = load(example, None, false).unwrap();
+        assert!(cfg.containers.is_some());
+        assert!(cfg.auth.metrics_token.is_some());
+        assert_eq!(cfg.model_data.local_buckets.len(), 1);
     }
 }

@@ -1,5 +1,6 @@
 //! SigV4 authentication end to end: the real binary with `[[credentials]]`, requests signed by
 //! the AWS SDK's own signer (`aws-sigv4`), on every API the port serves.
+#![allow(clippy::disallowed_methods)] // signs with the wall clock, as clients do
 
 mod common;
 
@@ -27,6 +28,8 @@ fn credentials_toml() -> String {
 struct Signer {
     key: &'static str,
     secret: &'static str,
+    /// Temporary credentials: signed (and sent) with this session token.
+    token: Option<&'static str>,
     service: &'static str,
     time: SystemTime,
     presign: Option<Duration>,
@@ -39,6 +42,7 @@ impl Signer {
         Signer {
             key: KEY,
             secret: SECRET,
+            token: None,
             service,
             time: SystemTime::now(),
             presign: None,
@@ -111,8 +115,9 @@ impl Client {
         }
         let mut req = req.body(sent.to_vec()).unwrap();
         if let Some(s) = signer {
+            let token = s.token.map(str::to_string);
             let identity: Identity =
-                aws_credential_types::Credentials::new(s.key, s.secret, None, None, "test").into();
+                aws_credential_types::Credentials::new(s.key, s.secret, token, None, "test").into();
             let mut settings = SigningSettings::default();
             if let Some(exp) = s.presign {
                 settings.signature_location = SignatureLocation::QueryParams;
@@ -629,4 +634,182 @@ fn non_loopback_without_credentials_needs_insecure() {
     );
     assert_eq!(code, None, "it serves: {log}");
     assert!(log.contains("authentication is off"), "{log}");
+}
+
+const SHORT_KEY: &str = "AKIDSHORTSECRET";
+/// 12 characters: self-hosted secrets need not be AWS's 40.
+const SHORT_SECRET: &str = "12char/Sec+t";
+const TEMP_KEY: &str = "ASIAGUARDRAILIT";
+const TEMP_SECRET: &str = "tmp/12+chars";
+const SESSION_TOKEN: &str = "FwoGZXIvYXdzEJr//////////wEaDGuardrail+Session/Token==";
+
+fn self_hosted_toml() -> String {
+    format!(
+        "[[credentials]]\naccess_key_id = \"{SHORT_KEY}\"\nsecret_access_key = \"{SHORT_SECRET}\"\n\
+         [[credentials]]\naccess_key_id = \"{TEMP_KEY}\"\nsecret_access_key = \"{TEMP_SECRET}\"\n\
+         session_token = \"{SESSION_TOKEN}\"\n"
+    )
+}
+
+fn short(service: &'static str) -> Signer {
+    Signer {
+        key: SHORT_KEY,
+        secret: SHORT_SECRET,
+        ..Signer::new(service)
+    }
+}
+
+fn temp(service: &'static str, token: Option<&'static str>) -> Signer {
+    Signer {
+        key: TEMP_KEY,
+        secret: TEMP_SECRET,
+        token,
+        ..Signer::new(service)
+    }
+}
+
+#[test]
+fn a_twelve_character_secret_works_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_config(&dir.path().join("data"), &self_hosted_toml());
+    let c = Client::new(&server);
+
+    let r = c.sagemaker(Some(&short("sagemaker")), "ListModels", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c.cloudwatch_json(Some(&short("monitoring")), "ListMetrics", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c.cloudwatch_query(
+        Some(&short("monitoring")),
+        "Action=ListMetrics&Version=2010-08-01",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Authenticated, the runtime answers for the (missing) endpoint.
+    let r = c.invoke(Some(&short("sagemaker")), "ep", b"{}");
+    assert_runtime_error(&r, 400, "ValidationError");
+    let presigned = Signer {
+        presign: Some(Duration::from_secs(300)),
+        ..short("sagemaker")
+    };
+    let r = c.sagemaker(Some(&presigned), "ListModels", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // One character off does not verify.
+    let wrong = Signer {
+        secret: "12char/Sec+T",
+        ..short("sagemaker")
+    };
+    let r = c.sagemaker(Some(&wrong), "ListModels", &json!({}));
+    assert_json_error(&r, 403, "InvalidSignatureException");
+
+    // Started with a warning naming the key, never the secret.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("shorter than 16 characters"), "{log}");
+    assert!(log.contains(SHORT_KEY), "{log}");
+    assert!(
+        !log.contains(SHORT_SECRET) && !log.contains(TEMP_SECRET),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_configured_session_token_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_config(&dir.path().join("data"), &self_hosted_toml());
+    let c = Client::new(&server);
+
+    // Signed with the token (which the signer puts in the signed headers): accepted everywhere.
+    let sm = temp("sagemaker", Some(SESSION_TOKEN));
+    let r = c.sagemaker(Some(&sm), "ListModels", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cw = temp("monitoring", Some(SESSION_TOKEN));
+    let r = c.cloudwatch_json(Some(&cw), "ListMetrics", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c.cloudwatch_query(Some(&cw), "Action=ListMetrics&Version=2010-08-01");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_runtime_error(&c.invoke(Some(&sm), "ep", b"{}"), 400, "ValidationError");
+    // Presigned: the token travels (percent-encoded) in the URL.
+    let presigned = Signer {
+        presign: Some(Duration::from_secs(300)),
+        ..sm
+    };
+    let r = c.sagemaker(Some(&presigned), "ListModels", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Without it, with another one, or with a token for a key that has none: AWS's bad-token
+    // error in each protocol.
+    let refused = [
+        temp("sagemaker", None),
+        temp(
+            "sagemaker",
+            Some("FwoGZXIvYXdzEJr//////////wEaDGuardrail+Session/Token=/"),
+        ),
+        Signer {
+            token: Some(SESSION_TOKEN),
+            ..short("sagemaker")
+        },
+        Signer {
+            presign: Some(Duration::from_secs(300)),
+            ..temp("sagemaker", None)
+        },
+    ];
+    for signer in &refused {
+        let r = c.sagemaker(Some(signer), "ListModels", &json!({}));
+        assert_json_error(&r, 403, "UnrecognizedClientException");
+        assert_eq!(
+            r.json()["message"],
+            "The security token included in the request is invalid."
+        );
+        let r = c.invoke(Some(signer), "ep", b"{}");
+        assert_runtime_error(&r, 403, "UnrecognizedClientException");
+        let cw = Signer {
+            service: "monitoring",
+            ..signer.clone()
+        };
+        let r = c.cloudwatch_json(Some(&cw), "ListMetrics", &json!({}));
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(
+            r.header("x-amzn-query-error"),
+            "InvalidClientTokenId;Sender"
+        );
+        let r = c.cloudwatch_query(Some(&cw), "Action=ListMetrics&Version=2010-08-01");
+        assert_query_error(&r, 403, "InvalidClientTokenId");
+    }
+
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("X-Amz-Security-Token"), "{log}");
+    assert!(
+        !log.contains(SESSION_TOKEN) && !log.contains("Session/Token"),
+        "{log}"
+    );
+    assert!(!log.contains(TEMP_SECRET), "{log}");
+}
+
+#[test]
+fn secrets_outside_8_to_128_printable_characters_exit_64_with_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, secret) in ["seven77", &"x".repeat(129), "has a space"]
+        .iter()
+        .enumerate()
+    {
+        let config = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[[credentials]]\naccess_key_id = \"AKIDBAD\"\nsecret_access_key = \"{secret}\"\n"
+            ),
+        )
+        .unwrap();
+        let (code, log) = run_serve(
+            &["--config", config.to_str().unwrap()],
+            &dir.path().join(format!("d{i}")),
+            Duration::from_secs(20),
+        );
+        assert_eq!(code, Some(64), "{log}");
+        assert!(
+            log.contains(
+                "secret_access_key of \"AKIDBAD\" must be 8–128 printable ASCII characters (0x21–0x7E)"
+            ),
+            "{log}"
+        );
+        assert!(!log.contains(secret), "{log}");
+    }
 }

@@ -21,10 +21,15 @@ fn container_server() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let bucket = dir.path().join("bucket");
     std::fs::create_dir_all(&bucket).unwrap();
+    // The stand-alone model server (what the container images run) as a process image too, so
+    // the footprint compares like with like.
+    let model_server = Path::new(BIN).with_file_name("guardrail-model-server");
     let extra = format!(
-        "[containers]\nengine = \"{}\"\n[model_data.local_buckets]\n\"models\" = \"{}\"\n",
+        "[containers]\nengine = \"{}\"\n[model_data.local_buckets]\n\"models\" = \"{}\"\n\
+         [images.\"model-server:process\"]\ncommand = [\"{}\"]\n",
         engine_address(),
-        bucket.display()
+        bucket.display(),
+        model_server.display()
     );
     let server = Server::start_with_config(&dir.path().join("data"), &extra);
     (dir, server)

@@ -5,14 +5,16 @@
 //! the request (SageMaker awsJson1_1, runtime restJson1, CloudWatch JSON / CBOR / query) with
 //! the codes of [`AuthError`], so stock clients raise the error AWS would.
 //!
-//! Nothing secret is logged: not the secret keys, not the `Authorization` header, not the
-//! bearer token; rejections log the presented access key id and the reason.
+//! A key may carry a session token (temporary credentials): its requests must then carry it as
+//! `X-Amz-Security-Token`, and a key without one takes no token.
+//!
+//! Nothing secret is logged: not the secret keys, not session tokens, not the `Authorization`
+//! header, not the bearer token; rejections log the presented access key id and the reason.
 
 mod sigv4;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -21,45 +23,166 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guardrail_api::error::AuthError;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use scratchstack_aws_signature::KSecretKey;
 use subtle::ConstantTimeEq;
 
 use crate::cloudwatch::{self, Protocol};
 use crate::{read_limited, AppState, MAX_CONTROL_BODY, MAX_INVOKE_BODY};
 
-/// The length of every AWS secret access key; the verifier's key type holds exactly this many.
-pub const SECRET_KEY_LEN: usize = 40;
+/// The shortest secret access key accepted (as MinIO's minimum).
+pub const MIN_SECRET_LEN: usize = 8;
+/// The longest secret access key accepted.
+pub const MAX_SECRET_LEN: usize = 128;
+/// A secret shorter than this is accepted with a warning: one captured signed request is
+/// enough to guess it offline.
+pub const WEAK_SECRET_LEN: usize = 16;
+
+/// Printable ASCII without space (0x21–0x7E): what a secret or session token may contain.
+fn printable(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// One `[[credentials]]` entry as configured. `Debug` shows the key id only.
+#[derive(Clone)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Temporary credentials: requests signed with this key must carry it as
+    /// `X-Amz-Security-Token` (header, or query parameter when presigned).
+    pub session_token: Option<String>,
+}
+
+impl AccessKey {
+    /// A long-term key (no session token).
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> AccessKey {
+        AccessKey {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token: None,
+        }
+    }
+
+    /// The same key as temporary credentials with `session_token`.
+    pub fn with_session_token(mut self, session_token: impl Into<String>) -> AccessKey {
+        self.session_token = Some(session_token.into());
+        self
+    }
+}
+
+impl fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes that must never be printed: a secret key (kept as `"AWS4" + secret`, the first
+/// HMAC key of the SigV4 derivation) or a session token.
+#[derive(Clone)]
+pub(crate) struct Secret(Box<[u8]>);
+
+impl Secret {
+    pub(crate) fn new(bytes: impl Into<Box<[u8]>>) -> Secret {
+        Secret(bytes.into())
+    }
+
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Constant-time equality (the length is not hidden).
+    pub(crate) fn ct_eq(&self, other: &Secret) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.ct_eq(other)
+    }
+}
+
+impl Eq for Secret {}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A configured key as the verifier uses it.
+#[derive(Clone, Debug)]
+pub(crate) struct Key {
+    /// `"AWS4" + secret_access_key`.
+    pub(crate) prefixed_secret: Secret,
+    pub(crate) session_token: Option<Secret>,
+}
 
 /// The configured access keys. `Debug` shows the key ids only.
 #[derive(Clone)]
 pub struct Credentials {
-    keys: HashMap<String, KSecretKey>,
+    keys: HashMap<String, Key>,
 }
 
 impl Credentials {
-    /// Builds the key table from `(access_key_id, secret_access_key)` pairs; rejects an empty
-    /// list, empty or duplicate ids, and secrets that are not [`SECRET_KEY_LEN`] characters.
-    pub fn new(
-        pairs: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Credentials, CredentialsError> {
-        let mut keys = HashMap::new();
-        for (id, secret) in pairs {
+    /// Builds the key table; rejects an empty list, empty or duplicate ids, secrets that are not
+    /// [`MIN_SECRET_LEN`]–[`MAX_SECRET_LEN`] printable ASCII characters, and empty or
+    /// non-printable session tokens. Logs a warning (key id only) for each secret shorter than
+    /// [`WEAK_SECRET_LEN`].
+    pub fn new(keys: impl IntoIterator<Item = AccessKey>) -> Result<Credentials, CredentialsError> {
+        let mut table = HashMap::new();
+        for AccessKey {
+            access_key_id: id,
+            secret_access_key: secret,
+            session_token,
+        } in keys
+        {
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(CredentialsError::BadKeyId(id));
             }
-            if secret.len() != SECRET_KEY_LEN || !secret.is_ascii() {
-                return Err(CredentialsError::BadSecret(id));
+            let problem = if !printable(&secret) {
+                Some(SecretProblem::NotPrintable)
+            } else if secret.len() < MIN_SECRET_LEN {
+                Some(SecretProblem::TooShort)
+            } else if secret.len() > MAX_SECRET_LEN {
+                Some(SecretProblem::TooLong)
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(CredentialsError::BadSecret(id, problem));
             }
-            let secret = KSecretKey::from_str(&secret)
-                .map_err(|_| CredentialsError::BadSecret(id.clone()))?;
-            if keys.insert(id.clone(), secret).is_some() {
+            let session_token = match session_token {
+                None => None,
+                Some(t) if !t.is_empty() && printable(&t) => Some(Secret::new(t.into_bytes())),
+                Some(_) => return Err(CredentialsError::BadSessionToken(id)),
+            };
+            if secret.len() < WEAK_SECRET_LEN {
+                tracing::warn!(
+                    access_key_id = %id,
+                    "[[credentials]] secret_access_key is shorter than {WEAK_SECRET_LEN} characters: \
+                     it can be guessed offline from one signed request; use a long random secret"
+                );
+            }
+            let key = Key {
+                prefixed_secret: Secret::new(format!("AWS4{secret}").into_bytes()),
+                session_token,
+            };
+            if table.insert(id.clone(), key).is_some() {
                 return Err(CredentialsError::Duplicate(id));
             }
         }
-        if keys.is_empty() {
+        if table.is_empty() {
             return Err(CredentialsError::Empty);
         }
-        Ok(Credentials { keys })
+        Ok(Credentials { keys: table })
     }
 
     /// The configured access key ids, sorted.
@@ -69,7 +192,7 @@ impl Credentials {
         ids
     }
 
-    fn secret(&self, access_key_id: &str) -> Option<&KSecretKey> {
+    pub(crate) fn key(&self, access_key_id: &str) -> Option<&Key> {
         self.keys.get(access_key_id)
     }
 }
@@ -82,12 +205,21 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// Why a `[[credentials]]` list is refused. Never carries a secret.
+/// What is wrong with a secret access key (never the secret itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretProblem {
+    TooShort,
+    TooLong,
+    NotPrintable,
+}
+
+/// Why a `[[credentials]]` list is refused. Never carries a secret or a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialsError {
     Empty,
     BadKeyId(String),
-    BadSecret(String),
+    BadSecret(String, SecretProblem),
+    BadSessionToken(String),
     Duplicate(String),
 }
 
@@ -99,9 +231,20 @@ impl fmt::Display for CredentialsError {
                 f,
                 "[[credentials]] access_key_id {id:?} must be non-empty letters and digits"
             ),
-            CredentialsError::BadSecret(id) => write!(
+            CredentialsError::BadSecret(id, problem) => {
+                let why = match problem {
+                    SecretProblem::TooShort => "it is shorter",
+                    SecretProblem::TooLong => "it is longer",
+                    SecretProblem::NotPrintable => "it contains another character",
+                };
+                write!(
+                    f,
+                    "[[credentials]] secret_access_key of {id:?} must be {MIN_SECRET_LEN}–{MAX_SECRET_LEN} printable ASCII characters (0x21–0x7E); {why}"
+                )
+            }
+            CredentialsError::BadSessionToken(id) => write!(
                 f,
-                "[[credentials]] secret_access_key of {id:?} must be {SECRET_KEY_LEN} ASCII characters, like every AWS secret key"
+                "[[credentials]] session_token of {id:?} must be non-empty printable ASCII characters (0x21–0x7E)"
             ),
             CredentialsError::Duplicate(id) => {
                 write!(f, "[[credentials]] access_key_id {id:?} appears twice")
@@ -268,6 +411,9 @@ impl Surface {
     }
 }
 
+/// The wall clock, not the shell's `Clock`: signatures are dated by the clients' wall clocks,
+/// and the monotonic `Clock` falls behind the wall across a suspend or a clock step.
+#[allow(clippy::disallowed_methods)] // SigV4's date and skew checks compare with clients' wall clocks
 fn now() -> chrono::DateTime<chrono::Utc> {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -338,9 +484,7 @@ pub(crate) async fn authenticate(
         parts,
         body,
         now(),
-    )
-    .await
-    {
+    ) {
         Ok((parts, body)) => {
             tracing::debug!(
                 access_key_id = key_id.as_deref().unwrap_or(""),
@@ -349,25 +493,17 @@ pub(crate) async fn authenticate(
             );
             next.run(Request::from_parts(parts, Body::from(body))).await
         }
-        Err(e) => {
+        Err(refusal) => {
+            let e = refusal.error();
             tracing::info!(
                 access_key_id = key_id.as_deref().unwrap_or("<none>"),
                 ?surface,
                 code = e.code(),
-                reason = %log_reason(&e),
+                reason = %refusal.log_reason(),
                 "request rejected: authentication failed"
             );
             surface.reject(e)
         }
-    }
-}
-
-/// The reason as logged: the verifier's messages about a malformed header quote the whole
-/// `Authorization` header, which is never logged.
-fn log_reason(e: &AuthError) -> String {
-    match e {
-        AuthError::Incomplete(_) => "malformed Authorization header or presigned query".into(),
-        other => other.message(),
     }
 }
 

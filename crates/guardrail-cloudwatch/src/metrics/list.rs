@@ -7,16 +7,16 @@ use guardrail_api::generated::cloudwatch::{ListMetricsInput, ListMetricsOutput};
 use guardrail_metrics::{DimensionFilter, ListMetricsFilter, MetricId, MetricStore, Timestamp};
 
 use super::{missing, wire_metric};
-use crate::cloudwatch::{to_value, tokens, Reply};
-use crate::AppState;
+use crate::CloudWatch;
+use crate::{to_value, tokens, Reply};
 
 /// Metrics per page.
 const PAGE_SIZE: usize = 500;
 const TOKEN_KIND: &str = "metrics";
 
-pub(crate) fn list_metrics(state: &AppState, input: ListMetricsInput) -> Reply {
-    let now = state.monitor.clock().now();
-    let output = state
+pub(crate) fn list_metrics(service: &CloudWatch, input: ListMetricsInput) -> Reply {
+    let now = service.monitor.clock().now();
+    let output = service
         .monitor
         .with_metrics(|store| list(store, &input, now, PAGE_SIZE))?;
     to_value(&output)
@@ -71,7 +71,7 @@ pub(super) fn list(
         .as_deref()
         .map(|t| {
             let pos = tokens::decode(TOKEN_KIND, t)?;
-            serde_json::from_str::<MetricId>(&pos).map_err(|_| crate::cloudwatch::tokens::invalid())
+            serde_json::from_str::<MetricId>(&pos).map_err(|_| crate::tokens::invalid())
         })
         .transpose()?;
     let all = store.list_metrics(&filter, now);

@@ -7,8 +7,8 @@ use guardrail_metrics::{StatisticSet, Timestamp, Unit};
 use guardrail_monitor::{Datum, DatumValue, MonitorError};
 
 use super::{fmt_num, metric_id, missing, parse_unit, to_engine_ts, MetricParams};
-use crate::cloudwatch::{empty, Reply};
-use crate::AppState;
+use crate::CloudWatch;
+use crate::{empty, Reply};
 
 /// Datums per call (MetricData and EntityMetricData together).
 const MAX_DATUMS: usize = 1000;
@@ -17,10 +17,10 @@ const MAX_VALUES: usize = 150;
 const TWO_WEEKS_MS: i64 = 14 * 86_400_000;
 const TWO_HOURS_MS: i64 = 2 * 3_600_000;
 
-pub(crate) async fn put_metric_data(state: &AppState, input: PutMetricDataInput) -> Reply {
-    let now = state.monitor.clock().now();
+pub(crate) async fn put_metric_data(service: &CloudWatch, input: PutMetricDataInput) -> Reply {
+    let now = service.monitor.clock().now();
     let datums = to_datums(&input, now)?;
-    state
+    service
         .monitor
         .put_metric_data(datums)
         .await

@@ -1,12 +1,13 @@
-//! GetMetricData metric math, the subset Guardrail supports: arithmetic over query ids and
-//! numbers.
+//! Metric math, the subset Guardrail supports: arithmetic over query ids and numbers. It lives
+//! in this pure crate (not in the CloudWatch service) so that GetMetricData and the alarm
+//! evaluator compute expressions the same way.
 //!
 //! ```text
 //! expr   := term (('+' | '-') term)*
 //! term   := unary (('*' | '/') unary)*
 //! unary  := '-' unary | '+' unary | atom
 //! atom   := number | id | '(' expr ')'
-//! id     := [a-z][a-zA-Z0-9_]*        (the Id of another query of the request)
+//! id     := [a-z][a-zA-Z0-9_]*        (the Id of another query)
 //! number := digits ['.' digits] [('e' | 'E') ['+' | '-'] digits]
 //! ```
 //!
@@ -14,11 +15,34 @@
 //! from the result); a number applies to every point. Points whose result is not finite
 //! (division by zero) are dropped.
 
+use std::collections::HashMap;
+
+use crate::Timestamp;
+
 /// Deepest nesting of parentheses / unary operators accepted.
 const MAX_DEPTH: usize = 32;
 
+/// Points `(period start, value)`, ascending by time.
+pub type Series = Vec<(Timestamp, f64)>;
+
+/// A parsed expression; see the module documentation for the grammar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expression(Expr);
+
+/// Why an expression is refused or cannot be evaluated. `Syntax` messages are sentence
+/// fragments for the caller to prefix (e.g. with the parameter name).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MathError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("the expression refers to {0}, which has no input series")]
+    UnknownId(String),
+    #[error("the expression refers to no time series")]
+    NoSeries,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) enum Op {
+enum Op {
     Add,
     Sub,
     Mul,
@@ -37,19 +61,16 @@ impl Op {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Expr {
+enum Expr {
     Num(f64),
     Ref(String),
     Neg(Box<Expr>),
     Bin(Op, Box<Expr>, Box<Expr>),
 }
 
-/// Points `(epoch ms, value)`, ascending by time.
-pub(super) type Series = Vec<(i64, f64)>;
-
 /// An expression's value: a number or a time series.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Value {
+enum Value {
     Scalar(f64),
     Series(Series),
 }
@@ -63,24 +84,25 @@ enum Tok {
     Close,
 }
 
-/// Why an expression is refused; the caller prefixes the parameter name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct ExprError(pub(super) String);
+fn syntax(msg: impl Into<String>) -> MathError {
+    MathError::Syntax(msg.into())
+}
 
-fn unsupported(what: impl std::fmt::Display) -> ExprError {
-    ExprError(format!(
+fn unsupported(what: impl std::fmt::Display) -> MathError {
+    syntax(format!(
         "{what} is not supported; Guardrail's metric math supports +, -, *, / and parentheses \
          over query ids and numbers"
     ))
 }
 
-fn is_id(s: &str) -> bool {
+/// Whether `s` is a valid query id: a lowercase letter, then letters, digits and underscores.
+pub fn is_id(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn tokenize(text: &str) -> Result<Vec<Tok>, ExprError> {
+fn tokenize(text: &str) -> Result<Vec<Tok>, MathError> {
     let bytes = text.as_bytes();
     let mut toks = Vec::new();
     let mut i = 0;
@@ -120,7 +142,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, ExprError> {
                 let s = &text[start..i];
                 match s.parse::<f64>() {
                     Ok(v) if v.is_finite() => toks.push(Tok::Num(v)),
-                    _ => return Err(ExprError(format!("{s} is not a valid number"))),
+                    _ => return Err(syntax(format!("{s} is not a valid number"))),
                 }
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
@@ -156,17 +178,17 @@ impl Parser {
         t
     }
 
-    fn descend(&mut self) -> Result<(), ExprError> {
+    fn descend(&mut self) -> Result<(), MathError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ExprError(format!(
+            return Err(syntax(format!(
                 "the expression nests more than {MAX_DEPTH} levels deep"
             )));
         }
         Ok(())
     }
 
-    fn expr(&mut self) -> Result<Expr, ExprError> {
+    fn expr(&mut self) -> Result<Expr, MathError> {
         let mut left = self.term()?;
         while let Some(Tok::Op(c @ ('+' | '-'))) = self.peek() {
             let op = if *c == '+' { Op::Add } else { Op::Sub };
@@ -177,7 +199,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn term(&mut self) -> Result<Expr, ExprError> {
+    fn term(&mut self) -> Result<Expr, MathError> {
         let mut left = self.unary()?;
         while let Some(Tok::Op(c @ ('*' | '/'))) = self.peek() {
             let op = if *c == '*' { Op::Mul } else { Op::Div };
@@ -188,7 +210,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn unary(&mut self) -> Result<Expr, ExprError> {
+    fn unary(&mut self) -> Result<Expr, MathError> {
         match self.peek() {
             Some(Tok::Op(c @ ('-' | '+'))) => {
                 let negate = *c == '-';
@@ -206,7 +228,7 @@ impl Parser {
         }
     }
 
-    fn atom(&mut self) -> Result<Expr, ExprError> {
+    fn atom(&mut self) -> Result<Expr, MathError> {
         match self.next() {
             Some(Tok::Num(v)) => Ok(Expr::Num(v)),
             Some(Tok::Ident(name)) => {
@@ -224,40 +246,40 @@ impl Parser {
                 self.depth -= 1;
                 match self.next() {
                     Some(Tok::Close) => Ok(inner),
-                    _ => Err(ExprError("a ')' is missing".into())),
+                    _ => Err(syntax("a ')' is missing")),
                 }
             }
-            Some(Tok::Close) => Err(ExprError("unexpected ')'".into())),
-            Some(Tok::Op(c)) => Err(ExprError(format!("unexpected operator '{c}'"))),
-            None => Err(ExprError("the expression ends unexpectedly".into())),
+            Some(Tok::Close) => Err(syntax("unexpected ')'")),
+            Some(Tok::Op(c)) => Err(syntax(format!("unexpected operator '{c}'"))),
+            None => Err(syntax("the expression ends unexpectedly")),
         }
     }
 }
 
-/// Parses an expression of the supported grammar.
-pub(super) fn parse(text: &str) -> Result<Expr, ExprError> {
-    let toks = tokenize(text)?;
-    if toks.is_empty() {
-        return Err(ExprError("the expression is empty".into()));
+impl Expression {
+    /// Parses an expression of the supported grammar; errors are [`MathError::Syntax`].
+    pub fn parse(text: &str) -> Result<Expression, MathError> {
+        let toks = tokenize(text)?;
+        if toks.is_empty() {
+            return Err(syntax("the expression is empty"));
+        }
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            depth: 0,
+        };
+        let e = p.expr()?;
+        match p.peek() {
+            None => Ok(Expression(e)),
+            Some(Tok::Close) => Err(syntax("unexpected ')'")),
+            Some(_) => Err(syntax(
+                "operands must be separated by an operator (+, -, *, /)",
+            )),
+        }
     }
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        depth: 0,
-    };
-    let e = p.expr()?;
-    match p.peek() {
-        None => Ok(e),
-        Some(Tok::Close) => Err(ExprError("unexpected ')'".into())),
-        Some(_) => Err(ExprError(
-            "operands must be separated by an operator (+, -, *, /)".into(),
-        )),
-    }
-}
 
-impl Expr {
     /// The query ids this expression reads, each once, in order of appearance.
-    pub(super) fn refs(&self) -> Vec<&str> {
+    pub fn refs(&self) -> Vec<&str> {
         fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
             match e {
                 Expr::Num(_) => {}
@@ -274,25 +296,42 @@ impl Expr {
             }
         }
         let mut out = Vec::new();
-        walk(self, &mut out);
+        walk(&self.0, &mut out);
         out
-    }
-
-    /// Evaluates with `lookup` giving the series of a referenced id (ascending).
-    pub(super) fn eval<'a>(&self, lookup: &dyn Fn(&str) -> &'a Series) -> Value {
-        match self {
-            Expr::Num(v) => Value::Scalar(*v),
-            Expr::Ref(id) => Value::Series(lookup(id).clone()),
-            Expr::Neg(inner) => match inner.eval(lookup) {
-                Value::Scalar(v) => Value::Scalar(-v),
-                Value::Series(s) => Value::Series(s.into_iter().map(|(t, v)| (t, -v)).collect()),
-            },
-            Expr::Bin(op, a, b) => combine(*op, a.eval(lookup), b.eval(lookup)),
-        }
     }
 }
 
-fn finite(points: impl Iterator<Item = (i64, f64)>) -> Series {
+/// Evaluates `expr` over `inputs` (query id → its series, ascending by time). Every id the
+/// expression reads must be in `inputs`, and it must read at least one (a plain number is not
+/// a time series).
+pub fn evaluate_expression(
+    expr: &Expression,
+    inputs: &HashMap<&str, &Series>,
+) -> Result<Series, MathError> {
+    match expr.0.eval(inputs)? {
+        Value::Series(s) => Ok(s),
+        Value::Scalar(_) => Err(MathError::NoSeries),
+    }
+}
+
+impl Expr {
+    fn eval(&self, inputs: &HashMap<&str, &Series>) -> Result<Value, MathError> {
+        Ok(match self {
+            Expr::Num(v) => Value::Scalar(*v),
+            Expr::Ref(id) => match inputs.get(id.as_str()) {
+                Some(s) => Value::Series(s.to_vec()),
+                None => return Err(MathError::UnknownId(id.clone())),
+            },
+            Expr::Neg(inner) => match inner.eval(inputs)? {
+                Value::Scalar(v) => Value::Scalar(-v),
+                Value::Series(s) => Value::Series(s.into_iter().map(|(t, v)| (t, -v)).collect()),
+            },
+            Expr::Bin(op, a, b) => combine(*op, a.eval(inputs)?, b.eval(inputs)?),
+        })
+    }
+}
+
+fn finite(points: impl Iterator<Item = (Timestamp, f64)>) -> Series {
     points.filter(|(_, v)| v.is_finite()).collect()
 }
 
@@ -328,99 +367,5 @@ fn combine(op: Op, a: Value, b: Value) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn r(id: &str) -> Box<Expr> {
-        Box::new(Expr::Ref(id.into()))
-    }
-
-    #[test]
-    fn parses_precedence_parentheses_and_unary_minus() {
-        assert_eq!(
-            parse("m1/m2").unwrap(),
-            Expr::Bin(Op::Div, r("m1"), r("m2"))
-        );
-        assert_eq!(
-            parse("100*(e/i)").unwrap(),
-            Expr::Bin(
-                Op::Mul,
-                Box::new(Expr::Num(100.0)),
-                Box::new(Expr::Bin(Op::Div, r("e"), r("i")))
-            )
-        );
-        assert_eq!(
-            parse("a + b * 2").unwrap(),
-            Expr::Bin(
-                Op::Add,
-                r("a"),
-                Box::new(Expr::Bin(Op::Mul, r("b"), Box::new(Expr::Num(2.0))))
-            )
-        );
-        assert_eq!(
-            parse("a - b - c").unwrap(),
-            Expr::Bin(
-                Op::Sub,
-                Box::new(Expr::Bin(Op::Sub, r("a"), r("b"))),
-                r("c")
-            )
-        );
-        assert_eq!(parse("-m_1").unwrap(), Expr::Neg(r("m_1")));
-        assert_eq!(parse(" 1.5e3 ").unwrap(), Expr::Num(1500.0));
-        assert_eq!(parse("(a*100)").unwrap().refs(), ["a"]);
-        assert_eq!(parse("a/(a+bB)").unwrap().refs(), ["a", "bB"]);
-    }
-
-    #[test]
-    fn refuses_what_it_does_not_support() {
-        for (text, needle) in [
-            ("SUM(METRICS())", "The function SUM is not supported"),
-            ("METRICS()", "The function METRICS"),
-            ("PERIOD", "The keyword PERIOD"),
-            ("m1 ^ 2", "The character '^' is not supported"),
-            ("IF(m1, 1)", "The character ','"),
-            ("IF (m1)", "The function IF"),
-            ("m1 +", "ends unexpectedly"),
-            ("(m1", "')' is missing"),
-            ("m1)", "unexpected ')'"),
-            ("m1 m2", "separated by an operator"),
-            ("", "empty"),
-            ("1..2", "not a valid number"),
-        ] {
-            let e = parse(text).unwrap_err();
-            assert!(e.0.contains(needle), "{text}: {}", e.0);
-        }
-        let deep = format!("{}m1{}", "(".repeat(40), ")".repeat(40));
-        assert!(parse(&deep).unwrap_err().0.contains("nests"));
-        let ok = format!("{}m1{}", "(".repeat(30), ")".repeat(30));
-        assert!(parse(&ok).is_ok());
-    }
-
-    #[test]
-    fn evaluates_on_aligned_timestamps() {
-        let series: HashMap<&str, Series> = HashMap::from([
-            ("e", vec![(0, 1.0), (60, 2.0), (120, 0.0)]),
-            ("i", vec![(0, 4.0), (120, 0.0), (180, 5.0)]),
-        ]);
-        let lookup = |id: &str| &series[id];
-        assert_eq!(
-            parse("100*(e/i)").unwrap().eval(&lookup),
-            Value::Series(vec![(0, 25.0)]),
-            "only shared timestamps; 0/0 is dropped"
-        );
-        assert_eq!(
-            parse("e*100 - 1").unwrap().eval(&lookup),
-            Value::Series(vec![(0, 99.0), (60, 199.0), (120, -1.0)])
-        );
-        assert_eq!(
-            parse("-(i + e)").unwrap().eval(&lookup),
-            Value::Series(vec![(0, -5.0), (120, -0.0)])
-        );
-        assert_eq!(parse("2*3+1").unwrap().eval(&lookup), Value::Scalar(7.0));
-        assert_eq!(
-            parse("1/e").unwrap().eval(&lookup),
-            Value::Series(vec![(0, 1.0), (60, 0.5)])
-        );
-    }
-}
+#[path = "math_tests.rs"]
+mod tests;

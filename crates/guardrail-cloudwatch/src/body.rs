@@ -4,18 +4,16 @@
 
 use std::io::Read;
 
+use axum::body::Body;
 use bytes::Bytes;
 use guardrail_api::error::CloudWatchError;
 use http::HeaderMap;
 
-pub(crate) const MAX_BODY: usize = 1024 * 1024;
-pub(crate) const MAX_DECOMPRESSED: usize = 10 * 1024 * 1024;
+const MAX_BODY: usize = 1024 * 1024;
+const MAX_DECOMPRESSED: usize = 10 * 1024 * 1024;
 
-pub(crate) async fn read(
-    body: axum::body::Body,
-    headers: &HeaderMap,
-) -> Result<Bytes, CloudWatchError> {
-    let raw = crate::read_limited(body, headers, MAX_BODY)
+pub(crate) async fn read(body: Body, headers: &HeaderMap) -> Result<Bytes, CloudWatchError> {
+    let raw = read_limited(body, headers, MAX_BODY)
         .await
         .map_err(|limit| {
             CloudWatchError::InvalidParameterValue(format!(
@@ -58,4 +56,38 @@ fn gunzip(raw: &[u8]) -> Result<Bytes, CloudWatchError> {
         )));
     }
     Ok(Bytes::from(out))
+}
+
+/// Reads a body, refusing (by `Content-Length` first, then while streaming) anything larger
+/// than `limit` bytes. `Err` carries the limit. (The HTTP front has the same rule for the
+/// SageMaker bodies.)
+async fn read_limited(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, usize> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        discard(body).await;
+        return Err(limit);
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| limit)
+}
+
+/// Reads and drops an oversized body (bounded in bytes and time) before the error is sent:
+/// a client still writing its body would otherwise see the connection reset instead of the
+/// answer (the "lingering close" web servers do).
+async fn discard(body: Body) {
+    use http_body_util::BodyExt;
+    const MAX_DRAIN: usize = 16 * 1024 * 1024;
+    let mut body = body;
+    let mut drained = 0usize;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while drained < MAX_DRAIN {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                drained += frame.data_ref().map_or(0, |d| d.len());
+            }
+            _ => break,
+        }
+    }
 }

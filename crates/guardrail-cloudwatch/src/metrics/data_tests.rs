@@ -1,7 +1,7 @@
 use super::*;
 use guardrail_api::generated::cloudwatch::{Dimension, Metric, MetricDataResult, MetricStat};
 use guardrail_api::wire;
-use guardrail_metrics::StoreConfig;
+use guardrail_metrics::{MetricId, StoreConfig, Unit};
 
 /// 2026-11-23T10:00:00Z
 const T0: i64 = 1_795_428_000_000;
@@ -72,9 +72,9 @@ fn store() -> MetricStore {
 }
 
 fn run(i: &GetMetricDataInput) -> Result<GetMetricDataOutput, CloudWatchError> {
-    let p = plan(i)?;
-    let series = evaluate(&store(), &p)?;
-    Ok(page(&p, &series))
+    let r = request(i)?;
+    let series = evaluate(&store(), &r)?;
+    Ok(output(&r, &series))
 }
 
 fn validation(e: CloudWatchError) -> String {
@@ -216,17 +216,17 @@ fn query_rules_are_validation_errors() {
         ),
     ];
     for (queries, needle) in cases {
-        let e = validation(plan(&input(queries)).unwrap_err());
+        let e = validation(request(&input(queries)).unwrap_err());
         assert!(e.contains(needle), "{needle}: {e}");
     }
     let too_many: Vec<_> = (0..501)
         .map(|i| stat(&format!("m{i}"), "Errors", "Sum"))
         .collect();
-    assert!(validation(plan(&input(too_many)).unwrap_err()).contains("greater than 500"));
+    assert!(validation(request(&input(too_many)).unwrap_err()).contains("greater than 500"));
     let many: Vec<_> = (0..500)
         .map(|i| stat(&format!("m{i}"), "Errors", "p99"))
         .collect();
-    assert!(plan(&input(many)).is_ok());
+    assert!(request(&input(many)).is_ok());
 }
 
 #[test]
@@ -234,20 +234,20 @@ fn request_rules() {
     let mut i = input(vec![stat("m1", "Errors", "Sum")]);
     i.end_time = i.start_time;
     assert_eq!(
-        validation(plan(&i).unwrap_err()),
+        validation(request(&i).unwrap_err()),
         "The parameter StartTime must be less than the parameter EndTime."
     );
     let mut i = input(vec![stat("m1", "Errors", "Sum")]);
     i.max_datapoints = Some(0);
-    assert!(validation(plan(&i).unwrap_err()).contains("MaxDatapoints"));
+    assert!(validation(request(&i).unwrap_err()).contains("MaxDatapoints"));
     let mut i = input(vec![]);
     assert!(matches!(
-        plan(&i),
+        request(&i),
         Err(CloudWatchError::MissingParameter(_))
     ));
     i.metric_data_queries = None;
     assert!(matches!(
-        plan(&i),
+        request(&i),
         Err(CloudWatchError::MissingParameter(_))
     ));
     // Period 1 over 20 years is more than the windows allow; over a year it is fine.
@@ -255,9 +255,9 @@ fn request_rules() {
     q.metric_stat.as_mut().unwrap().period = Some(1);
     let mut i = input(vec![q]);
     i.start_time = Some(wire::Timestamp::from_millis(T0 - 20 * 365 * 86_400_000));
-    assert!(validation(plan(&i).unwrap_err()).contains("Increase the Period"));
+    assert!(validation(request(&i).unwrap_err()).contains("Increase the Period"));
     i.start_time = Some(wire::Timestamp::from_millis(T0 - 365 * 86_400_000));
-    assert!(plan(&i).is_ok());
+    assert!(request(&i).is_ok());
 }
 
 #[test]
@@ -322,17 +322,17 @@ fn max_datapoints_pages_with_next_token() {
     let mut other = mk(Some(t1));
     other.scan_by = Some("TimestampAscending".into());
     assert!(matches!(
-        plan(&other),
+        request(&other),
         Err(CloudWatchError::InvalidNextToken(_))
     ));
     for bad in [
         "garbage",
-        &crate::cloudwatch::tokens::encode("alarms", "0||0"),
-        &crate::cloudwatch::tokens::encode("metricdata", "9|x|0"),
+        &crate::tokens::encode("alarms", "0||0"),
+        &crate::tokens::encode("metricdata", "9|x|0"),
     ] {
         assert!(
             matches!(
-                plan(&mk(Some(bad.to_string()))),
+                request(&mk(Some(bad.to_string()))),
                 Err(CloudWatchError::InvalidNextToken(_))
             ),
             "{bad}"

@@ -1,58 +1,22 @@
-//! CloudWatch on the shared port, in the three protocols clients use (cloudwatch-api.md §1):
-//! awsJson1_0 (`POST /` + `X-Amz-Target: GraniteServiceVersion20100801.<Op>`), awsQuery
-//! (`POST /` with a form body, XML out) and rpc-v2-cbor (`POST /service/…/operation/<Op>`).
-//! Each request body is turned into the awsJson input, handled once, and the output framed
-//! back in the request's protocol. Errors carry `x-amzn-query-error` in every framing.
-
-mod alarms;
-mod body;
-mod history;
-mod metric_alarm;
-mod metrics;
-mod tokens;
+//! The three protocols: a request body → the operation and its awsJson input, and an answer
+//! (output or error) → the response in the request's protocol.
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use guardrail_api::error::CloudWatchError;
 use guardrail_api::generated::cloudwatch::{self as cw, Operation};
 use guardrail_api::protocol::{cbor, query, xml};
-use guardrail_api::wire::{from_json_body, Validate};
-use http::{HeaderMap, HeaderValue, StatusCode};
-use serde::de::DeserializeOwned;
+use http::{HeaderValue, StatusCode};
 
-use crate::AppState;
-
-/// `X-Amz-Target` prefix of CloudWatch's awsJson1_0 protocol.
-pub(crate) const TARGET_PREFIX: &str = "GraniteServiceVersion20100801.";
-
+/// The protocol a CloudWatch request arrived in (and is answered in).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Protocol {
+pub enum Protocol {
+    /// awsJson1_0.
     Json,
+    /// rpc-v2-cbor.
     Cbor,
+    /// awsQuery (form in, XML out).
     Query,
-}
-
-pub(crate) type Reply = Result<serde_json::Value, CloudWatchError>;
-
-/// Serves one CloudWatch request. `op_name` is `None` for awsQuery (the body names it).
-pub(crate) async fn serve(
-    state: &AppState,
-    protocol: Protocol,
-    op_name: Option<&str>,
-    headers: &HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let mut op_for_framing = None;
-    let result = async {
-        let body = body::read(body, headers).await?;
-        let (op, input) = decode(protocol, op_name, &body)?;
-        op_for_framing = Some(op);
-        let output = dispatch(state, op, input).await?;
-        Ok::<_, CloudWatchError>((op, output))
-    }
-    .await;
-    frame(protocol, op_for_framing, &request_id, result)
 }
 
 fn unknown_operation(name: &str) -> CloudWatchError {
@@ -62,7 +26,7 @@ fn unknown_operation(name: &str) -> CloudWatchError {
 }
 
 /// The operation and its input as the awsJson protocol would carry it.
-fn decode(
+pub(crate) fn decode(
     protocol: Protocol,
     op_name: Option<&str>,
     body: &[u8],
@@ -103,47 +67,10 @@ fn query_error(e: query::QueryError) -> CloudWatchError {
     }
 }
 
-/// Deserialises and validates (model constraints) an operation's input.
-pub(crate) fn parse<T: DeserializeOwned + Validate>(
-    input: serde_json::Value,
-) -> Result<T, CloudWatchError> {
-    let bytes = serde_json::to_vec(&input).map_err(|_| CloudWatchError::Internal)?;
-    Ok(from_json_body(&bytes)?)
-}
-
-pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Reply {
-    serde_json::to_value(v).map_err(|e| {
-        tracing::error!(error = %e, "cannot serialize a response");
-        CloudWatchError::Internal
-    })
-}
-
-pub(crate) fn empty() -> Reply {
-    Ok(serde_json::json!({}))
-}
-
-async fn dispatch(state: &AppState, op: Operation, input: serde_json::Value) -> Reply {
-    match op {
-        Operation::PutMetricAlarm => alarms::put_metric_alarm(state, parse(input)?).await,
-        Operation::DescribeAlarms => alarms::describe_alarms(state, parse(input)?),
-        Operation::DescribeAlarmsForMetric => {
-            alarms::describe_alarms_for_metric(state, parse(input)?)
-        }
-        Operation::DeleteAlarms => alarms::delete_alarms(state, parse(input)?).await,
-        Operation::SetAlarmState => alarms::set_alarm_state(state, parse(input)?).await,
-        Operation::DescribeAlarmHistory => {
-            history::describe_alarm_history(state, parse(input)?).await
-        }
-        Operation::EnableAlarmActions => alarms::enable_actions(state, parse(input)?, true).await,
-        Operation::DisableAlarmActions => alarms::disable_actions(state, parse(input)?).await,
-        Operation::PutMetricData => metrics::put_metric_data(state, parse(input)?).await,
-        Operation::GetMetricData => metrics::get_metric_data(state, parse(input)?),
-        Operation::GetMetricStatistics => metrics::get_metric_statistics(state, parse(input)?),
-        Operation::ListMetrics => metrics::list_metrics(state, parse(input)?),
-    }
-}
-
-pub(crate) fn frame(
+/// The response to a request in `protocol`: the operation's output, or an error (`op` is the
+/// operation, when known, for the log). Also frames the HTTP front's authentication
+/// rejections of CloudWatch requests.
+pub fn frame(
     protocol: Protocol,
     op: Option<Operation>,
     request_id: &str,

@@ -11,12 +11,15 @@ use guardrail_metrics::{
 };
 
 use super::{metric_id, missing, parse_unit, thousands, time_range, to_wire_ts, MetricParams};
-use crate::cloudwatch::{to_value, Reply};
-use crate::AppState;
+use crate::CloudWatch;
+use crate::{to_value, Reply};
 
-pub(crate) fn get_metric_statistics(state: &AppState, input: GetMetricStatisticsInput) -> Reply {
+pub(crate) fn get_metric_statistics(
+    service: &CloudWatch,
+    input: GetMetricStatisticsInput,
+) -> Reply {
     let request = parse(&input)?;
-    let output = state
+    let output = service
         .monitor
         .with_metrics(|store| answer(store, &request))?;
     to_value(&output)

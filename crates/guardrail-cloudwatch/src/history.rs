@@ -10,13 +10,13 @@ use guardrail_monitor::AlarmHistoryQuery;
 
 use super::alarms::monitor_error;
 use super::{to_value, tokens, Reply};
-use crate::AppState;
+use crate::CloudWatch;
 
 /// Page size when MaxRecords is absent (Guardrail's rule).
 const DEFAULT_MAX_RECORDS: usize = 100;
 
 pub(crate) async fn describe_alarm_history(
-    state: &AppState,
+    service: &CloudWatch,
     input: DescribeAlarmHistoryInput,
 ) -> Reply {
     let limit = input
@@ -54,7 +54,7 @@ pub(crate) async fn describe_alarm_history(
         after_id,
         limit: limit + 1,
     };
-    let mut rows = state
+    let mut rows = service
         .monitor
         .alarm_history(q)
         .await

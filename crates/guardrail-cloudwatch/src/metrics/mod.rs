@@ -3,10 +3,11 @@
 //!
 //! Each operation is split into pure steps over the wire input (validation into engine types,
 //! the query against a `&MetricStore`, output shaping) and a thin handler that reads the clock
-//! and the monitor; the pure steps carry the unit tests.
+//! and the monitor; the pure steps carry the unit tests. What is computed — statistics,
+//! GetMetricData's queries and metric math, pages — is `guardrail-metrics`'; the steps here
+//! only translate between it and the wire.
 
 mod data;
-mod expr;
 mod list;
 mod page;
 mod put;

@@ -12,7 +12,7 @@ use guardrail_monitor::{AlarmDoc, MonitorError};
 
 use super::metric_alarm::{render, to_alarm_config};
 use super::{empty, to_value, tokens, Reply};
-use crate::AppState;
+use crate::CloudWatch;
 
 /// DescribeAlarms' page size when MaxRecords is absent (Guardrail's rule).
 const DEFAULT_MAX_RECORDS: usize = 50;
@@ -32,9 +32,13 @@ pub(crate) fn monitor_error(e: MonitorError) -> CloudWatchError {
     }
 }
 
-pub(crate) async fn put_metric_alarm(state: &AppState, input: PutMetricAlarmInput) -> Reply {
+pub(crate) async fn put_metric_alarm(service: &CloudWatch, input: PutMetricAlarmInput) -> Reply {
     let cfg = to_alarm_config(&input)?;
-    state.monitor.put_alarm(cfg).await.map_err(monitor_error)?;
+    service
+        .monitor
+        .put_alarm(cfg)
+        .await
+        .map_err(monitor_error)?;
     empty()
 }
 
@@ -51,7 +55,7 @@ fn has_action_prefix(doc: &AlarmDoc, prefix: &str) -> bool {
         .any(|a| a.starts_with(prefix))
 }
 
-pub(crate) fn describe_alarms(state: &AppState, input: DescribeAlarmsInput) -> Reply {
+pub(crate) fn describe_alarms(service: &CloudWatch, input: DescribeAlarmsInput) -> Reply {
     if input.alarm_names.is_some() && input.alarm_name_prefix.is_some() {
         return Err(CloudWatchError::InvalidParameterCombination(
             "AlarmNames and AlarmNamePrefix cannot be specified together.".into(),
@@ -67,7 +71,7 @@ pub(crate) fn describe_alarms(state: &AppState, input: DescribeAlarmsInput) -> R
         .map_or(DEFAULT_MAX_RECORDS, |m| m.clamp(1, 100) as usize);
     let state_filter = input.state_value.as_deref();
     let mut matching: Vec<AlarmDoc> = if wants_metric_alarms(input.alarm_types.as_deref()) {
-        state
+        service
             .monitor
             .alarms()
             .into_iter()
@@ -103,7 +107,7 @@ pub(crate) fn describe_alarms(state: &AppState, input: DescribeAlarmsInput) -> R
         metric_alarms: Some(
             matching
                 .iter()
-                .map(|d| render(d, state.arns.alarm(&d.name)))
+                .map(|d| render(d, service.arns.alarm(&d.name)))
                 .collect(),
         ),
         composite_alarms: Some(Vec::new()),
@@ -113,7 +117,7 @@ pub(crate) fn describe_alarms(state: &AppState, input: DescribeAlarmsInput) -> R
 }
 
 pub(crate) fn describe_alarms_for_metric(
-    state: &AppState,
+    service: &CloudWatch,
     input: DescribeAlarmsForMetricInput,
 ) -> Reply {
     let dims = |v: &Option<Vec<guardrail_api::generated::cloudwatch::Dimension>>| {
@@ -131,7 +135,7 @@ pub(crate) fn describe_alarms_for_metric(
         d
     };
     let want_dims = input.dimensions.as_ref().map(|_| dims(&input.dimensions));
-    let alarms = state
+    let alarms = service
         .monitor
         .alarms()
         .into_iter()
@@ -155,7 +159,7 @@ pub(crate) fn describe_alarms_for_metric(
                 && want_dims
                     .as_ref()
                     .is_none_or(|w| *w == dims(&cfg.dimensions));
-            same.then(|| render(&d, state.arns.alarm(&d.name)))
+            same.then(|| render(&d, service.arns.alarm(&d.name)))
         })
         .collect();
     to_value(&DescribeAlarmsForMetricOutput {
@@ -163,9 +167,9 @@ pub(crate) fn describe_alarms_for_metric(
     })
 }
 
-pub(crate) async fn delete_alarms(state: &AppState, input: DeleteAlarmsInput) -> Reply {
+pub(crate) async fn delete_alarms(service: &CloudWatch, input: DeleteAlarmsInput) -> Reply {
     let names = input.alarm_names.unwrap_or_default();
-    state
+    service
         .monitor
         .delete_alarms(&names)
         .await
@@ -173,7 +177,7 @@ pub(crate) async fn delete_alarms(state: &AppState, input: DeleteAlarmsInput) ->
     empty()
 }
 
-pub(crate) async fn set_alarm_state(state: &AppState, input: SetAlarmStateInput) -> Reply {
+pub(crate) async fn set_alarm_state(service: &CloudWatch, input: SetAlarmStateInput) -> Reply {
     let name = input.alarm_name.unwrap_or_default();
     let value = match input.state_value.as_deref() {
         Some("OK") => StateValue::Ok,
@@ -193,7 +197,7 @@ pub(crate) async fn set_alarm_state(state: &AppState, input: SetAlarmStateInput)
             ));
         }
     }
-    state
+    service
         .monitor
         .set_alarm_state(
             &name,
@@ -207,12 +211,12 @@ pub(crate) async fn set_alarm_state(state: &AppState, input: SetAlarmStateInput)
 }
 
 pub(crate) async fn enable_actions(
-    state: &AppState,
+    service: &CloudWatch,
     input: EnableAlarmActionsInput,
     enabled: bool,
 ) -> Reply {
     let names = input.alarm_names.unwrap_or_default();
-    state
+    service
         .monitor
         .set_actions_enabled(&names, enabled)
         .await
@@ -220,9 +224,12 @@ pub(crate) async fn enable_actions(
     empty()
 }
 
-pub(crate) async fn disable_actions(state: &AppState, input: DisableAlarmActionsInput) -> Reply {
+pub(crate) async fn disable_actions(
+    service: &CloudWatch,
+    input: DisableAlarmActionsInput,
+) -> Reply {
     let input = EnableAlarmActionsInput {
         alarm_names: input.alarm_names,
     };
-    enable_actions(state, input, false).await
+    enable_actions(service, input, false).await
 }
