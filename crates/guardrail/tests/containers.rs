@@ -281,18 +281,19 @@ fn a_crashed_container_is_replaced_while_the_endpoint_keeps_serving() {
     );
 }
 
-/// Memory of one instance: the built-in model server as a process against the same server in a
-/// container (its process plus the engine's per-container monitor, conmon). Figures only.
+/// Memory of one instance: the stand-alone model server as a process against the same binary in
+/// a container (its process plus the engine's per-container monitor, conmon). Figures only.
 #[test]
 fn footprint_of_a_container_instance_against_a_process() {
-    let (_dir, server) = container_server();
-    create(
-        &server,
-        "proc",
-        json!({"Image": "model:v1"}),
-        "ml.m5.large",
-        1,
+    assert!(
+        Path::new(BIN)
+            .with_file_name("guardrail-model-server")
+            .exists(),
+        "build it first: cargo build -p guardrail-model-server --bin guardrail-model-server"
     );
+    let (_dir, server) = container_server();
+    let process = json!({"Image": "model-server:process"});
+    create(&server, "proc", process, "ml.m5.large", 1);
     create(&server, "ctr", json!({"Image": V1}), "ml.m5.large", 1);
     assert_eq!(settle(&server, "proc")["EndpointStatus"], "InService");
     assert_eq!(settle(&server, "ctr")["EndpointStatus"], "InService");
@@ -302,8 +303,10 @@ fn footprint_of_a_container_instance_against_a_process() {
     let (pid, _, _) = inspect(&container);
     let (process, inner, conmon) = (rss_kib(process_pid), rss_kib(pid), rss_kib(ppid(pid)));
     assert!(process > 0 && inner > 0, "RSS readable");
+    let exe = std::fs::read_link(format!("/proc/{process_pid}/exe")).unwrap_or_default();
     println!(
-        "container-report case=memory process_rss_kib={process} container_rss_kib={inner} conmon_rss_kib={conmon} overhead_kib={}",
+        "container-report case=memory process_rss_kib={process} ({}) container_rss_kib={inner} conmon_rss_kib={conmon} overhead_kib={}",
+        exe.display(),
         (inner + conmon) as i64 - process as i64
     );
 }
