@@ -131,6 +131,7 @@ async fn invocations_report_version_pid_size_and_content_type() {
         serde_json::json!({
             "model_version": "v\"2",
             "pid": std::process::id(),
+            "host": std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim(),
             "bytes": 11,
             "content_type": "text/csv",
         })
