@@ -225,8 +225,14 @@ def test_metric_math_alarm_is_stored_and_echoed(cloudwatch):
     a = describe_one(cloudwatch, name)
     assert a["Metrics"] == metrics
     assert "MetricName" not in a and "Period" not in a
+    # evaluated now (no data, TreatMissingData missing): INSUFFICIENT_DATA, no evaluation error
     assert a["StateValue"] == "INSUFFICIENT_DATA"
-    assert a["EvaluationState"] == "EVALUATION_ERROR", "an expression alarm is stored, not evaluated"
+    assert "EvaluationState" not in a, "an arithmetic expression alarm is evaluated"
+    # one with a metric-math function is stored, not evaluated
+    fn = uid("MathFn")
+    cloudwatch.put_metric_alarm(AlarmName=fn, Metrics=[{**metrics[0], "Expression": "RATE(m1)"}, *metrics[1:]],
+                                EvaluationPeriods=1, Threshold=0.5, ComparisonOperator="GreaterThanThreshold")
+    assert describe_one(cloudwatch, fn)["EvaluationState"] == "EVALUATION_ERROR"
 
 
 def test_single_metric_stat_math_alarm_is_evaluated(cloudwatch):

@@ -31,7 +31,16 @@ def stats(cw, ns, metric, start, end, period=60, dims=None, statistics=None, ext
         args["ExtendedStatistics"] = extended
     if statistics is None and extended is None:
         args["Statistics"] = ["SampleCount", "Sum", "Average", "Minimum", "Maximum"]
-    out = cw.get_metric_statistics(**args)
+    if statistics is not None and extended is not None:
+        # CloudWatch takes one or the other: two calls, datapoints merged by timestamp
+        ext = cw.get_metric_statistics(**{k: v for k, v in args.items() if k != "Statistics"})
+        out = cw.get_metric_statistics(**{k: v for k, v in args.items() if k != "ExtendedStatistics"})
+        by_time = {d["Timestamp"]: d for d in out["Datapoints"]}
+        for d in ext["Datapoints"]:
+            by_time.setdefault(d["Timestamp"], {"Timestamp": d["Timestamp"], "Unit": d.get("Unit")}).update(d)
+        out["Datapoints"] = list(by_time.values())
+    else:
+        out = cw.get_metric_statistics(**args)
     return sorted(out["Datapoints"], key=lambda d: d["Timestamp"]), out
 
 
@@ -159,7 +168,7 @@ BAD_DATA = [
     pytest.param({"StatisticValues": {"SampleCount": 2.0, "Sum": 3.0, "Minimum": 5.0, "Maximum": 1.0}},
                  "InvalidParameterValue", id="min-over-max"),
     pytest.param({"Value": 1.0, "Unit": "Parsecs"}, "ValidationError", id="unit-not-in-enum"),
-    pytest.param({"Value": 1e300 * 1e10}, None, id="infinite-value"),
+    pytest.param({"Value": 1e300 * 1e10}, "InvalidParameterValue", id="infinite-value"),
 ]
 
 

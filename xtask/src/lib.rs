@@ -59,6 +59,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         model_dir: "cloudwatch/2010-08-01",
         operations: &[
             "PutMetricAlarm",
+            "PutCompositeAlarm",
             "DescribeAlarms",
             "DescribeAlarmsForMetric",
             "DeleteAlarms",

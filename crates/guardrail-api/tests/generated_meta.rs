@@ -125,7 +125,7 @@ fn runtime_operations_and_http_bindings() {
 
 #[test]
 fn cloudwatch_operations() {
-    assert_eq!(cloudwatch::OPERATIONS.len(), 12);
+    assert_eq!(cloudwatch::OPERATIONS.len(), 13);
     assert_eq!(
         cloudwatch::TARGET_PREFIX,
         Some("GraniteServiceVersion20100801")

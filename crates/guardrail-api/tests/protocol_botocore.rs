@@ -50,6 +50,7 @@ fn through<T: DeserializeOwned + Serialize>(v: Value) -> Value {
 fn typed_input(op: Operation, v: Value) -> Value {
     match op {
         Operation::PutMetricAlarm => through::<cw::PutMetricAlarmInput>(v),
+        Operation::PutCompositeAlarm => through::<cw::PutCompositeAlarmInput>(v),
         Operation::DescribeAlarms => through::<cw::DescribeAlarmsInput>(v),
         Operation::DescribeAlarmsForMetric => through::<cw::DescribeAlarmsForMetricInput>(v),
         Operation::DeleteAlarms => through::<cw::DeleteAlarmsInput>(v),

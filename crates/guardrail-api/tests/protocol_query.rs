@@ -127,10 +127,6 @@ fn bad_values_name_the_parameter() {
             "Value '99999999999999999999' for parameter Period is not a valid integer",
         ),
         (
-            "Threshold=NaN",
-            "Value 'NaN' for parameter Threshold is not a valid double",
-        ),
-        (
             "Threshold=",
             "Value '' for parameter Threshold is not a valid double",
         ),
@@ -143,6 +139,20 @@ fn bad_values_name_the_parameter() {
         let err = alarm(body).expect_err(body);
         assert_eq!(err.to_string(), msg);
         assert_eq!(err.code(), "InvalidParameterValue");
+    }
+    // NaN and the infinities arrive as awsJson spells them, for the service to refuse.
+    for (raw, spelled) in [
+        ("NaN", "NaN"),
+        ("Infinity", "Infinity"),
+        ("-Infinity", "-Infinity"),
+        ("inf", "Infinity"),
+    ] {
+        let v = decode(
+            &format!("Action=PutMetricData&MetricData.member.1.Value={raw}"),
+            cw::input_shape(Operation::PutMetricData),
+        )
+        .expect(raw);
+        assert_eq!(v["MetricData"][0]["Value"], spelled, "{raw}");
     }
     let err = decode(
         "Action=PutMetricData&MetricData.member.3.Timestamp=yesterday",

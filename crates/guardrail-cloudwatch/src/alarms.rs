@@ -42,8 +42,13 @@ pub(crate) async fn put_metric_alarm(service: &CloudWatch, input: PutMetricAlarm
     empty()
 }
 
+/// CloudWatch: without `AlarmTypes`, only metric alarms are returned.
 fn wants_metric_alarms(types: Option<&[String]>) -> bool {
     types.is_none_or(|t| t.is_empty() || t.iter().any(|t| t == "MetricAlarm"))
+}
+
+fn wants_composite_alarms(types: Option<&[String]>) -> bool {
+    types.is_some_and(|t| t.iter().any(|t| t == "CompositeAlarm"))
 }
 
 fn has_action_prefix(doc: &AlarmDoc, prefix: &str) -> bool {
@@ -70,11 +75,16 @@ pub(crate) fn describe_alarms(service: &CloudWatch, input: DescribeAlarmsInput) 
         .max_records
         .map_or(DEFAULT_MAX_RECORDS, |m| m.clamp(1, 100) as usize);
     let state_filter = input.state_value.as_deref();
-    let mut matching: Vec<AlarmDoc> = if wants_metric_alarms(input.alarm_types.as_deref()) {
+    let (metric, composite) = (
+        wants_metric_alarms(input.alarm_types.as_deref()),
+        wants_composite_alarms(input.alarm_types.as_deref()),
+    );
+    let mut matching: Vec<AlarmDoc> = if metric || composite {
         service
             .monitor
             .alarms()
             .into_iter()
+            .filter(|d| if d.is_composite() { composite } else { metric })
             .filter(|d| {
                 input
                     .alarm_names
@@ -107,10 +117,17 @@ pub(crate) fn describe_alarms(service: &CloudWatch, input: DescribeAlarmsInput) 
         metric_alarms: Some(
             matching
                 .iter()
+                .filter(|d| !d.is_composite())
                 .map(|d| render(d, service.arns.alarm(&d.name)))
                 .collect(),
         ),
-        composite_alarms: Some(Vec::new()),
+        composite_alarms: Some(
+            matching
+                .iter()
+                .filter(|d| d.is_composite())
+                .map(|d| super::composite::render(d, service.arns.alarm(&d.name)))
+                .collect(),
+        ),
         log_alarms: None,
         next_token,
     })
@@ -139,6 +156,7 @@ pub(crate) fn describe_alarms_for_metric(
         .monitor
         .alarms()
         .into_iter()
+        .filter(|d| !d.is_composite())
         .filter_map(|d| {
             let cfg: PutMetricAlarmInput = serde_json::from_value(d.config.clone()).ok()?;
             let same = cfg.metric_name == input.metric_name

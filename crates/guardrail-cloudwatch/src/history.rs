@@ -31,16 +31,26 @@ pub(crate) async fn describe_alarm_history(
             })
         })
         .transpose()?;
-    let metric_alarms = input
-        .alarm_types
-        .as_ref()
-        .is_none_or(|t| t.is_empty() || t.iter().any(|t| t == "MetricAlarm"));
-    if !metric_alarms {
-        return to_value(&DescribeAlarmHistoryOutput {
-            alarm_history_items: Some(Vec::new()),
-            next_token: None,
-        });
-    }
+    // An item's type is its alarm's current kind (a deleted alarm's items read MetricAlarm).
+    let composites: std::collections::HashSet<String> = service
+        .monitor
+        .alarms()
+        .into_iter()
+        .filter(|d| d.is_composite())
+        .map(|d| d.name)
+        .collect();
+    let types = input.alarm_types.clone().unwrap_or_default();
+    // CloudWatch: without AlarmTypes, only metric alarms' items are returned.
+    let want = |composite: bool| {
+        (types.is_empty() && !composite)
+            || types.iter().any(|t| {
+                t == if composite {
+                    "CompositeAlarm"
+                } else {
+                    "MetricAlarm"
+                }
+            })
+    };
     let q = AlarmHistoryQuery {
         alarm_name: input.alarm_name.clone(),
         item_type: input.history_item_type.clone(),
@@ -65,9 +75,17 @@ pub(crate) async fn describe_alarm_history(
     });
     let items = rows
         .into_iter()
+        .filter(|r| want(composites.contains(&r.alarm_name)))
         .map(|r| AlarmHistoryItem {
+            alarm_type: Some(
+                if composites.contains(&r.alarm_name) {
+                    "CompositeAlarm"
+                } else {
+                    "MetricAlarm"
+                }
+                .into(),
+            ),
             alarm_name: Some(r.alarm_name),
-            alarm_type: Some("MetricAlarm".into()),
             timestamp: Some(WireTime::from_millis(r.at.millis())),
             history_item_type: Some(r.item_type),
             history_summary: Some(r.summary),

@@ -10,9 +10,11 @@
 
 mod alarms;
 mod body;
+mod composite;
 mod history;
 mod metric_alarm;
 mod metrics;
+mod non_finite;
 mod protocol;
 mod tokens;
 
@@ -56,6 +58,10 @@ impl CloudWatch {
         let result = async {
             let body = body::read(body, headers).await?;
             let (op, input) = protocol::decode(protocol, op_name, &body)?;
+            non_finite::reject(
+                &input,
+                guardrail_api::generated::cloudwatch::input_shape(op),
+            )?;
             op_for_framing = Some(op);
             let output = self.dispatch(op, input).await?;
             Ok::<_, CloudWatchError>((op, output))
@@ -67,6 +73,9 @@ impl CloudWatch {
     async fn dispatch(&self, op: Operation, input: serde_json::Value) -> Reply {
         match op {
             Operation::PutMetricAlarm => alarms::put_metric_alarm(self, parse(input)?).await,
+            Operation::PutCompositeAlarm => {
+                composite::put_composite_alarm(self, parse(input)?).await
+            }
             Operation::DescribeAlarms => alarms::describe_alarms(self, parse(input)?),
             Operation::DescribeAlarmsForMetric => {
                 alarms::describe_alarms_for_metric(self, parse(input)?)

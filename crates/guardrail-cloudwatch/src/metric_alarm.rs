@@ -7,8 +7,8 @@ use guardrail_api::generated::cloudwatch::{
 };
 use guardrail_api::wire::Timestamp as WireTime;
 use guardrail_metrics::{
-    AlarmDefinition, ComparisonOperator, LowSampleCount, MetricId, ParseStatisticError, Statistic,
-    TreatMissingData, Unit,
+    math_placeholder_metric, AlarmDefinition, ComparisonOperator, LowSampleCount, MathAlarm,
+    MathQuery, MathStat, MetricId, ParseStatisticError, Statistic, TreatMissingData, Unit,
 };
 use guardrail_monitor::{AlarmConfig, AlarmDoc};
 
@@ -142,6 +142,57 @@ fn math_source(
     }))
 }
 
+/// A metric-math alarm Guardrail evaluates: one returned `Expression` over `MetricStat`
+/// queries of one Period and statistics it computes. `Ok(None)`: stored, not evaluated
+/// (functions, an anomaly band, other statistics).
+fn math_alarm(
+    queries: &[MetricDataQuery],
+    threshold_metric_id: Option<&str>,
+) -> Result<Option<(MathAlarm, u32)>, CloudWatchError> {
+    if threshold_metric_id.is_some() || !queries.iter().any(|q| q.expression.is_some()) {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().enumerate() {
+        let id = q.id.clone().unwrap_or_default();
+        let stat = match &q.metric_stat {
+            Some(ms) => {
+                let m = ms.metric.clone().unwrap_or_default();
+                let (Some(ns), Some(name)) = (m.namespace.as_deref(), m.metric_name.as_deref())
+                else {
+                    return Err(missing(&format!(
+                        "Metrics.member.{}.MetricStat.Metric.MetricName",
+                        i + 1
+                    )));
+                };
+                let Ok(stat) = ms.stat.as_deref().unwrap_or_default().parse::<Statistic>() else {
+                    return Ok(None);
+                };
+                Some(MathStat {
+                    metric: metric_id(ns, name, m.dimensions.as_deref())?,
+                    period_s: u32::try_from(ms.period.unwrap_or_default()).unwrap_or(0),
+                    stat,
+                    unit: unit(ms.unit.as_deref())?,
+                })
+            }
+            None => None,
+        };
+        out.push(MathQuery {
+            id,
+            return_data: q.return_data.unwrap_or(true),
+            stat,
+            expression: q.expression.clone(),
+        });
+    }
+    let math = MathAlarm { queries: out };
+    match math.validate() {
+        Ok(period) if period >= 1 => Ok(Some((math, period))),
+        Ok(_) => Ok(None),
+        Err(guardrail_metrics::MathAlarmError::Expression { .. }) => Ok(None),
+        Err(e) => Err(CloudWatchError::Validation(format!("Metrics: {e}."))),
+    }
+}
+
 /// Validates a PutMetricAlarm and builds what the monitor stores.
 pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig, CloudWatchError> {
     let name = input
@@ -160,13 +211,28 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
         || input.dimensions.is_some()
         || input.period.is_some()
         || input.unit.is_some();
+    let mut math = None;
     let source = match &input.metrics {
         Some(_) if single_metric_members => {
             return Err(combination(
                 "Metrics cannot be combined with MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions, Period or Unit.",
             ))
         }
-        Some(queries) => math_source(queries, input.threshold_metric_id.as_deref())?,
+        Some(queries) => {
+            let single = math_source(queries, input.threshold_metric_id.as_deref())?;
+            match math_alarm(queries, input.threshold_metric_id.as_deref())? {
+            Some((m, period)) => {
+                math = Some(m);
+                Some(Source {
+                    metric: math_placeholder_metric(&name),
+                    statistic: Some(Statistic::Sum),
+                    period: i64::from(period),
+                    unit: None,
+                })
+            }
+            None => single,
+        }
+        }
         None => {
             let namespace = input.namespace.as_deref().ok_or_else(|| missing("Namespace"))?;
             let metric = input.metric_name.as_deref().ok_or_else(|| missing("MetricName"))?;
@@ -269,7 +335,9 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
     Ok(AlarmConfig {
         name,
         config: serde_json::to_value(&config).map_err(|_| CloudWatchError::Internal)?,
+        math: if definition.is_some() { math } else { None },
         definition,
+        composite: None,
         actions_enabled,
     })
 }
@@ -301,10 +369,8 @@ pub(crate) fn render(doc: &AlarmDoc, arn: String) -> MetricAlarm {
         namespace: cfg.namespace,
         statistic: cfg.statistic,
         extended_statistic: cfg.extended_statistic,
-        dimensions: cfg
-            .metrics
-            .is_none()
-            .then(|| cfg.dimensions.unwrap_or_default()),
+        // Both lists are always present (`[]` for the other kind of alarm): clients index them.
+        dimensions: Some(cfg.dimensions.unwrap_or_default()),
         period: cfg.period,
         unit: cfg.unit,
         evaluation_periods: cfg.evaluation_periods,
@@ -313,7 +379,7 @@ pub(crate) fn render(doc: &AlarmDoc, arn: String) -> MetricAlarm {
         comparison_operator: cfg.comparison_operator,
         treat_missing_data: Some(cfg.treat_missing_data.unwrap_or_else(|| "missing".into())),
         evaluate_low_sample_count_percentile: cfg.evaluate_low_sample_count_percentile,
-        metrics: cfg.metrics,
+        metrics: Some(cfg.metrics.unwrap_or_default()),
         threshold_metric_id: cfg.threshold_metric_id,
         evaluation_state,
         evaluation_window: cfg.evaluation_window,

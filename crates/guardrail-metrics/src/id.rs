@@ -16,7 +16,8 @@ pub struct Dimension {
 
 /// A metric's identity. Two metrics are the same iff namespace, name and the *whole* dimension
 /// set are equal (CloudWatch treats each dimension combination as a separate metric). The
-/// dimensions are kept sorted by name, names unique, so equality and ordering are structural.
+/// dimensions are kept sorted (by name, then value; a name may repeat with different values),
+/// so equality and ordering are structural.
 /// The unit is not part of the identity; the store keeps one series per (identity, unit).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawMetricId")]
@@ -37,8 +38,6 @@ pub enum MetricIdError {
     TooManyDimensions,
     #[error("dimension names must be 1-255 characters and values 1-1024 characters")]
     Dimension,
-    #[error("dimension {0:?} is given more than once")]
-    DuplicateDimension(String),
 }
 
 #[derive(Deserialize)]
@@ -98,10 +97,10 @@ impl MetricId {
         }) {
             return Err(MetricIdError::Dimension);
         }
+        // CloudWatch accepts a name repeated with different values (`B=1`, `B=2`): both pairs
+        // belong to the identity. An identical pair given twice counts once.
         dims.sort();
-        if let Some(w) = dims.windows(2).find(|w| w[0].name == w[1].name) {
-            return Err(MetricIdError::DuplicateDimension(w[0].name.clone()));
-        }
+        dims.dedup();
         Ok(MetricId {
             namespace,
             metric_name,
@@ -122,12 +121,20 @@ impl MetricId {
         &self.dimensions
     }
 
-    /// The value of one dimension, if present.
+    /// The value of one dimension, if present (the smallest, if the name repeats).
     pub fn dimension(&self, name: &str) -> Option<&str> {
         self.dimensions
-            .binary_search_by(|d| d.name.as_str().cmp(name))
-            .ok()
-            .map(|i| self.dimensions[i].value.as_str())
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.value.as_str())
+    }
+
+    /// Whether the identity has dimension `name`, with `value` if given (a repeated name
+    /// matches on any of its values).
+    pub fn has_dimension(&self, name: &str, value: Option<&str>) -> bool {
+        self.dimensions
+            .iter()
+            .any(|d| d.name == name && value.is_none_or(|v| v == d.value))
     }
 
     /// Heap bytes held by the strings of this identity (for memory accounting).
@@ -181,10 +188,11 @@ mod tests {
             MetricId::new("ns", "m", [("a", "")]),
             Err(MetricIdError::Dimension)
         );
-        assert_eq!(
-            MetricId::new("ns", "m", [("a", "1"), ("a", "2")]),
-            Err(MetricIdError::DuplicateDimension("a".into()))
-        );
+        let repeated = MetricId::new("ns", "m", [("a", "2"), ("a", "1"), ("a", "2")]).unwrap();
+        assert_eq!(repeated.dimensions().len(), 2, "identical pairs collapse");
+        assert_eq!(repeated.dimension("a"), Some("1"));
+        assert!(repeated.has_dimension("a", Some("2")) && repeated.has_dimension("a", None));
+        assert!(!repeated.has_dimension("a", Some("3")));
         let many = (0..31).map(|i| (format!("d{i}"), "v".to_string()));
         assert_eq!(
             MetricId::new("ns", "m", many),

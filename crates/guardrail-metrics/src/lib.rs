@@ -34,6 +34,10 @@ pub use alarm::{
     ComparisonOperator, ConfigChange, DatapointSource, Evaluation, HistoryItem, HistoryItemType,
     LowSampleCount, Outcome, PeriodValue, StateValue, TreatMissingData,
 };
+pub use alarm::{
+    evaluate_composite, evaluate_math, math_placeholder_metric, ChildState, MathAlarm,
+    MathAlarmError, MathQuery, MathStat, Rule, RuleError,
+};
 pub use config::{
     RetentionPolicy, RetentionTier, StoreConfig, StoreError, StoreLimits, BYTES_PER_BIN,
     BYTES_PER_BUCKET,

@@ -315,10 +315,10 @@ impl MetricStore {
                         .metric_name
                         .as_deref()
                         .is_none_or(|n| n == id.metric_name())
-                    && filter.dimensions.iter().all(|f| {
-                        id.dimension(&f.name)
-                            .is_some_and(|v| f.value.as_deref().is_none_or(|want| want == v))
-                    })
+                    && filter
+                        .dimensions
+                        .iter()
+                        .all(|f| id.has_dimension(&f.name, f.value.as_deref()))
                     && list.iter().any(|s| s.last_timestamp >= oldest)
             })
             .map(|(id, _)| id.clone())

@@ -3,7 +3,9 @@
 
 use guardrail_core::deploy::{AlarmState as CoreState, AlarmView};
 use guardrail_core::time::Timestamp;
-use guardrail_metrics::{AlarmDefinition, AlarmState, HistoryItem, HistoryItemType, StateValue};
+use guardrail_metrics::{
+    AlarmDefinition, AlarmState, HistoryItem, HistoryItemType, MathAlarm, StateValue,
+};
 use serde::{Deserialize, Serialize};
 
 /// The most recent transition into `ALARM`: deployments catch blips from it.
@@ -20,8 +22,15 @@ pub struct AlarmDoc {
     pub name: String,
     /// The PutMetricAlarm request as the API layer accepted it (echoed by DescribeAlarms).
     pub config: serde_json::Value,
-    /// `None`: stored but not evaluated (e.g. a metric-math expression).
+    /// `None`: stored but not evaluated (e.g. an anomaly band), or a composite alarm. A
+    /// metric-math alarm's definition carries its thresholds, N, M and period.
     pub definition: Option<AlarmDefinition>,
+    /// A metric-math alarm's queries (its datapoints are the returned expression's values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub math: Option<MathAlarm>,
+    /// A composite alarm's `AlarmRule` (the `config` is the PutCompositeAlarm request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub composite: Option<String>,
     pub actions_enabled: bool,
     pub state: AlarmState,
     /// `AlarmConfigurationUpdatedTimestamp`.
@@ -30,6 +39,11 @@ pub struct AlarmDoc {
 }
 
 impl AlarmDoc {
+    /// Whether this is a composite alarm.
+    pub fn is_composite(&self) -> bool {
+        self.composite.is_some()
+    }
+
     /// Applies a state change, remembering transitions into `ALARM`.
     pub(crate) fn set_state(&mut self, state: AlarmState) {
         if state.value == StateValue::Alarm && self.state.value != StateValue::Alarm {

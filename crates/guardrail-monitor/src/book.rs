@@ -3,8 +3,9 @@
 
 use guardrail_core::time::Timestamp;
 use guardrail_metrics::{
-    configuration_update, evaluate, set_alarm_state, AlarmDefinition, AlarmError, AlarmState,
-    ConfigChange, HistoryItem, StateValue,
+    configuration_update, evaluate, evaluate_composite, evaluate_math, set_alarm_state,
+    AlarmDefinition, AlarmError, AlarmState, ChildState, ConfigChange, HistoryItem, MathAlarm,
+    Rule, StateValue,
 };
 use guardrail_store::{AlarmHistoryQuery, AlarmHistoryRow, StoreError};
 
@@ -17,6 +18,10 @@ pub struct AlarmConfig {
     pub name: String,
     pub config: serde_json::Value,
     pub definition: Option<AlarmDefinition>,
+    /// A metric-math alarm's queries (`definition` then holds thresholds, N, M, period).
+    pub math: Option<MathAlarm>,
+    /// A composite alarm's `AlarmRule`.
+    pub composite: Option<String>,
     pub actions_enabled: bool,
 }
 
@@ -36,6 +41,8 @@ impl Monitor {
             name: cfg.name.clone(),
             config: cfg.config,
             definition: cfg.definition,
+            math: cfg.math,
+            composite: cfg.composite,
             actions_enabled: cfg.actions_enabled,
             state: existing
                 .as_ref()
@@ -49,8 +56,8 @@ impl Monitor {
             ConfigChange::Updated
         };
         let item = match &doc.definition {
-            Some(def) => configuration_update(def, change, now),
-            None => {
+            Some(def) if doc.math.is_none() => configuration_update(def, change, now),
+            _ => {
                 let (verb, kind) = if created {
                     ("created", "Create")
                 } else {
@@ -84,8 +91,10 @@ impl Monitor {
         let items: Vec<HistoryItem> = docs
             .iter()
             .map(|d| match &d.definition {
-                Some(def) => configuration_update(def, ConfigChange::Deleted, now),
-                None => plain_configuration_update(&d.name, "deleted", "Delete", &d.config, now),
+                Some(def) if d.math.is_none() => {
+                    configuration_update(def, ConfigChange::Deleted, now)
+                }
+                _ => plain_configuration_update(&d.name, "deleted", "Delete", &d.config, now),
             })
             .collect();
         let deleted: Vec<String> = docs.iter().map(|d| d.name.clone()).collect();
@@ -279,16 +288,87 @@ pub(crate) async fn evaluate_locked(
     let mut evaluated = 0u64;
     {
         let metrics = inner.metrics.lock();
-        for mut doc in candidates {
+        for mut doc in candidates.iter().filter(|d| !d.is_composite()).cloned() {
             let Some(def) = &doc.definition else {
                 continue;
             };
             evaluated += 1;
-            let eval = evaluate(def, &doc.state, &*metrics, now);
+            let eval = match &doc.math {
+                Some(math) => evaluate_math(def, math, &doc.state, &metrics, now),
+                None => evaluate(def, &doc.state, &*metrics, now),
+            };
             if let Some(state) = eval.new_state {
                 doc.set_state(state);
                 items.extend(eval.history_item);
                 changed.push(doc);
+            }
+        }
+    }
+    // Composite alarms, after the metric alarms of the same tick: each pass sees the states
+    // the previous one produced, so a composite over composites settles children first.
+    let mut composites: Vec<AlarmDoc> = candidates
+        .iter()
+        .filter(|d| d.is_composite())
+        .cloned()
+        .collect();
+    if !composites.is_empty() {
+        let mut states: std::collections::HashMap<String, ChildState> = {
+            let alarms = inner.alarms.lock();
+            alarms
+                .values()
+                .map(|d| {
+                    (
+                        d.name.clone(),
+                        ChildState {
+                            name: d.name.clone(),
+                            value: d.state.value,
+                            transitioned_at: d.state.transitioned_at,
+                        },
+                    )
+                })
+                .collect()
+        };
+        for d in &changed {
+            states.insert(
+                d.name.clone(),
+                ChildState {
+                    name: d.name.clone(),
+                    value: d.state.value,
+                    transitioned_at: d.state.transitioned_at,
+                },
+            );
+        }
+        for _ in 0..=composites.len() {
+            let mut any = false;
+            for doc in composites.iter_mut() {
+                let Some(rule) = doc.composite.as_deref().and_then(|r| Rule::parse(r).ok()) else {
+                    continue;
+                };
+                evaluated += 1;
+                let children: Vec<ChildState> = rule
+                    .names()
+                    .iter()
+                    .filter_map(|n| states.get(*n).cloned())
+                    .collect();
+                let eval = evaluate_composite(&doc.name, &rule, &doc.state, &children, now);
+                if let Some(state) = eval.new_state {
+                    doc.set_state(state);
+                    items.extend(eval.history_item);
+                    states.insert(
+                        doc.name.clone(),
+                        ChildState {
+                            name: doc.name.clone(),
+                            value: doc.state.value,
+                            transitioned_at: doc.state.transitioned_at,
+                        },
+                    );
+                    changed.retain(|c| c.name != doc.name);
+                    changed.push(doc.clone());
+                    any = true;
+                }
+            }
+            if !any {
+                break;
             }
         }
     }

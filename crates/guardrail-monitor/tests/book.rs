@@ -30,6 +30,8 @@ fn alarm(name: &str) -> AlarmConfig {
         name: name.into(),
         config: serde_json::json!({"AlarmName": name}),
         definition: Some(def),
+        math: None,
+        composite: None,
         actions_enabled: true,
     }
 }

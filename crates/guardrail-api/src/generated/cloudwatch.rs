@@ -28,6 +28,8 @@ pub const PROTOCOLS: &[&str] = &["smithy-rpc-v2-cbor", "json", "query"];
 pub enum Operation {
     /// `PutMetricAlarm`
     PutMetricAlarm,
+    /// `PutCompositeAlarm`
+    PutCompositeAlarm,
     /// `DescribeAlarms`
     DescribeAlarms,
     /// `DescribeAlarmsForMetric`
@@ -56,6 +58,7 @@ impl Operation {
     /// Every operation, in the generator's order.
     pub const ALL: &'static [Operation] = &[
         Operation::PutMetricAlarm,
+        Operation::PutCompositeAlarm,
         Operation::DescribeAlarms,
         Operation::DescribeAlarmsForMetric,
         Operation::DeleteAlarms,
@@ -73,6 +76,7 @@ impl Operation {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "PutMetricAlarm" => Some(Self::PutMetricAlarm),
+            "PutCompositeAlarm" => Some(Self::PutCompositeAlarm),
             "DescribeAlarms" => Some(Self::DescribeAlarms),
             "DescribeAlarmsForMetric" => Some(Self::DescribeAlarmsForMetric),
             "DeleteAlarms" => Some(Self::DeleteAlarms),
@@ -92,6 +96,7 @@ impl Operation {
     pub fn name(&self) -> &'static str {
         match self {
             Self::PutMetricAlarm => "PutMetricAlarm",
+            Self::PutCompositeAlarm => "PutCompositeAlarm",
             Self::DescribeAlarms => "DescribeAlarms",
             Self::DescribeAlarmsForMetric => "DescribeAlarmsForMetric",
             Self::DeleteAlarms => "DeleteAlarms",
@@ -110,6 +115,7 @@ impl Operation {
     pub fn input_shape(&self) -> Option<&'static str> {
         match self {
             Self::PutMetricAlarm => Some("PutMetricAlarmInput"),
+            Self::PutCompositeAlarm => Some("PutCompositeAlarmInput"),
             Self::DescribeAlarms => Some("DescribeAlarmsInput"),
             Self::DescribeAlarmsForMetric => Some("DescribeAlarmsForMetricInput"),
             Self::DeleteAlarms => Some("DeleteAlarmsInput"),
@@ -128,6 +134,7 @@ impl Operation {
     pub fn output_shape(&self) -> Option<&'static str> {
         match self {
             Self::PutMetricAlarm => None,
+            Self::PutCompositeAlarm => None,
             Self::DescribeAlarms => Some("DescribeAlarmsOutput"),
             Self::DescribeAlarmsForMetric => Some("DescribeAlarmsForMetricOutput"),
             Self::DeleteAlarms => None,
@@ -146,6 +153,7 @@ impl Operation {
     pub fn result_wrapper(&self) -> Option<&'static str> {
         match self {
             Self::PutMetricAlarm => None,
+            Self::PutCompositeAlarm => None,
             Self::DescribeAlarms => Some("DescribeAlarmsResult"),
             Self::DescribeAlarmsForMetric => Some("DescribeAlarmsForMetricResult"),
             Self::DeleteAlarms => None,
@@ -164,6 +172,7 @@ impl Operation {
     pub fn errors(&self) -> &'static [&'static str] {
         match self {
             Self::PutMetricAlarm => PUT_METRIC_ALARM_ERRORS,
+            Self::PutCompositeAlarm => PUT_COMPOSITE_ALARM_ERRORS,
             Self::DescribeAlarms => DESCRIBE_ALARMS_ERRORS,
             Self::DescribeAlarmsForMetric => DESCRIBE_ALARMS_FOR_METRIC_ERRORS,
             Self::DeleteAlarms => DELETE_ALARMS_ERRORS,
@@ -182,6 +191,7 @@ impl Operation {
     pub fn http_method(&self) -> &'static str {
         match self {
             Self::PutMetricAlarm => "POST",
+            Self::PutCompositeAlarm => "POST",
             Self::DescribeAlarms => "POST",
             Self::DescribeAlarmsForMetric => "POST",
             Self::DeleteAlarms => "POST",
@@ -200,6 +210,7 @@ impl Operation {
     pub fn request_uri(&self) -> &'static str {
         match self {
             Self::PutMetricAlarm => "/",
+            Self::PutCompositeAlarm => "/",
             Self::DescribeAlarms => "/",
             Self::DescribeAlarmsForMetric => "/",
             Self::DeleteAlarms => "/",
@@ -218,6 +229,7 @@ impl Operation {
     pub fn success_status(&self) -> u16 {
         match self {
             Self::PutMetricAlarm => 200,
+            Self::PutCompositeAlarm => 200,
             Self::DescribeAlarms => 200,
             Self::DescribeAlarmsForMetric => 200,
             Self::DeleteAlarms => 200,
@@ -242,6 +254,7 @@ impl std::fmt::Display for Operation {
 /// The model names of [`Operation::ALL`].
 pub const OPERATIONS: &[&str] = &[
     "PutMetricAlarm",
+    "PutCompositeAlarm",
     "DescribeAlarms",
     "DescribeAlarmsForMetric",
     "DeleteAlarms",
@@ -257,6 +270,8 @@ pub const OPERATIONS: &[&str] = &[
 
 /// Error shapes modeled for `PutMetricAlarm`.
 pub const PUT_METRIC_ALARM_ERRORS: &[&str] = &["LimitExceededFault"];
+/// Error shapes modeled for `PutCompositeAlarm`.
+pub const PUT_COMPOSITE_ALARM_ERRORS: &[&str] = &["LimitExceededFault"];
 /// Error shapes modeled for `DescribeAlarms`.
 pub const DESCRIBE_ALARMS_ERRORS: &[&str] = &["InvalidNextToken"];
 /// Error shapes modeled for `DescribeAlarmsForMetric`.
@@ -356,6 +371,7 @@ pub const XML_NAMESPACE: Option<&str> = Some("http://monitoring.amazonaws.com/do
 pub fn input_shape(op: Operation) -> &'static crate::protocol::shapes::StructShape {
     match op {
         Operation::PutMetricAlarm => &shapes::PUT_METRIC_ALARM_INPUT,
+        Operation::PutCompositeAlarm => &shapes::PUT_COMPOSITE_ALARM_INPUT,
         Operation::DescribeAlarms => &shapes::DESCRIBE_ALARMS_INPUT,
         Operation::DescribeAlarmsForMetric => &shapes::DESCRIBE_ALARMS_FOR_METRIC_INPUT,
         Operation::DeleteAlarms => &shapes::DELETE_ALARMS_INPUT,
@@ -374,6 +390,7 @@ pub fn input_shape(op: Operation) -> &'static crate::protocol::shapes::StructSha
 pub fn output_shape(op: Operation) -> Option<&'static crate::protocol::shapes::StructShape> {
     match op {
         Operation::PutMetricAlarm => None,
+        Operation::PutCompositeAlarm => None,
         Operation::DescribeAlarms => Some(&shapes::DESCRIBE_ALARMS_OUTPUT),
         Operation::DescribeAlarmsForMetric => Some(&shapes::DESCRIBE_ALARMS_FOR_METRIC_OUTPUT),
         Operation::DeleteAlarms => None,
@@ -1070,6 +1087,26 @@ pub mod shapes {
         flattened: false,
     };
     static KIND_OWNING_ACCOUNTS: p::Kind = p::Kind::List(&LIST_OWNING_ACCOUNTS);
+    /// botocore shape `PutCompositeAlarmInput`.
+    pub static PUT_COMPOSITE_ALARM_INPUT: p::StructShape = p::StructShape {
+        name: "PutCompositeAlarmInput",
+        members: &MEMBERS_PUT_COMPOSITE_ALARM_INPUT,
+    };
+    static MEMBERS_PUT_COMPOSITE_ALARM_INPUT: [p::Member; 12] = [
+        p::Member::new("ActionsEnabled", &p::BOOLEAN),
+        p::Member::new("AlarmActions", &KIND_RESOURCE_LIST),
+        p::Member::new("AlarmDescription", &p::STRING),
+        p::Member::new("AlarmName", &p::STRING),
+        p::Member::new("AlarmRule", &p::STRING),
+        p::Member::new("InsufficientDataActions", &KIND_RESOURCE_LIST),
+        p::Member::new("OKActions", &KIND_RESOURCE_LIST),
+        p::Member::new("Tags", &KIND_TAG_LIST),
+        p::Member::new("ActionsSuppressor", &p::STRING),
+        p::Member::new("ActionsSuppressorWaitPeriod", &p::INTEGER),
+        p::Member::new("ActionsSuppressorExtensionPeriod", &p::INTEGER),
+        p::Member::new("ActionConfiguration", &KIND_ACTION_CONFIGURATION),
+    ];
+
     /// botocore shape `PutMetricAlarmInput`.
     pub static PUT_METRIC_ALARM_INPUT: p::StructShape = p::StructShape {
         name: "PutMetricAlarmInput",
@@ -3804,6 +3841,115 @@ impl w::Validate for MetricStat {
         if let Some(v) = &self.unit {
             path.push_member("unit");
             w::check_string(v, &STR_STANDARD_UNIT, path, out);
+            path.pop();
+        }
+    }
+}
+
+/// botocore shape `PutCompositeAlarmInput`; required: `AlarmName`, `AlarmRule`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PutCompositeAlarmInput {
+    #[serde(rename = "ActionsEnabled")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_enabled: Option<bool>,
+    #[serde(rename = "AlarmActions")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_actions: Option<Vec<String>>,
+    #[serde(rename = "AlarmDescription")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_description: Option<String>,
+    #[serde(rename = "AlarmName")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "AlarmRule")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_rule: Option<String>,
+    #[serde(rename = "InsufficientDataActions")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insufficient_data_actions: Option<Vec<String>>,
+    #[serde(rename = "OKActions")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok_actions: Option<Vec<String>>,
+    #[serde(rename = "Tags", deserialize_with = "w::de::opt_vec_struct")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "ActionsSuppressor")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressor: Option<String>,
+    #[serde(
+        rename = "ActionsSuppressorWaitPeriod",
+        deserialize_with = "w::de::opt_i64"
+    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressor_wait_period: Option<i64>,
+    #[serde(
+        rename = "ActionsSuppressorExtensionPeriod",
+        deserialize_with = "w::de::opt_i64"
+    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressor_extension_period: Option<i64>,
+    #[serde(rename = "ActionConfiguration", deserialize_with = "w::de::opt_struct")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_configuration: Option<ActionConfiguration>,
+}
+
+impl w::Render for PutCompositeAlarmInput {
+    fn render(&self) -> w::Rendered {
+        w::Rendered::json(self)
+    }
+}
+
+impl w::Validate for PutCompositeAlarmInput {
+    fn validate(&self, path: &mut w::Path, out: &mut Vec<w::Violation>) {
+        if let Some(v) = &self.alarm_actions {
+            path.push_member("alarmActions");
+            check_resource_list(v, path, out);
+            path.pop();
+        }
+        if let Some(v) = &self.alarm_description {
+            path.push_member("alarmDescription");
+            w::check_string(v, &STR_ALARM_DESCRIPTION, path, out);
+            path.pop();
+        }
+        path.push_member("alarmName");
+        match &self.alarm_name {
+            Some(v) => {
+                w::check_string(v, &STR_ALARM_NAME, path, out);
+            }
+            None => w::check_missing(path, out),
+        }
+        path.pop();
+        path.push_member("alarmRule");
+        match &self.alarm_rule {
+            Some(v) => {
+                w::check_string(v, &STR_ALARM_RULE, path, out);
+            }
+            None => w::check_missing(path, out),
+        }
+        path.pop();
+        if let Some(v) = &self.insufficient_data_actions {
+            path.push_member("insufficientDataActions");
+            check_resource_list(v, path, out);
+            path.pop();
+        }
+        if let Some(v) = &self.ok_actions {
+            path.push_member("oKActions");
+            check_resource_list(v, path, out);
+            path.pop();
+        }
+        if let Some(v) = &self.tags {
+            path.push_member("tags");
+            check_tag_list(v, path, out);
+            path.pop();
+        }
+        if let Some(v) = &self.actions_suppressor {
+            path.push_member("actionsSuppressor");
+            w::check_string(v, &STR_ALARM_ARN, path, out);
+            path.pop();
+        }
+        if let Some(v) = &self.action_configuration {
+            path.push_member("actionConfiguration");
+            w::Validate::validate(v, path, out);
             path.pop();
         }
     }

@@ -144,9 +144,14 @@ fn value(v: Cbor, kind: &Kind, path: &mut Vec<Seg>) -> Result<Value, CborError> 
         Kind::Integer | Kind::Long => {
             Value::from(integer(&v).ok_or_else(|| mismatch(path, "an integer"))?)
         }
-        Kind::Double => number(&v)
-            .map(Value::Number)
-            .ok_or_else(|| mismatch(path, "a finite number"))?,
+        // NaN and the infinities become the strings awsJson carries them as ("NaN",
+        // "Infinity", "-Infinity"), so the service answers them as it answers JSON.
+        Kind::Double => match v {
+            Cbor::Float(f) if !f.is_finite() => Value::String(non_finite_name(f).to_owned()),
+            other => number(&other)
+                .map(Value::Number)
+                .ok_or_else(|| mismatch(path, "a number"))?,
+        },
         Kind::Boolean => match v {
             Cbor::Bool(b) => Value::Bool(b),
             _ => return Err(mismatch(path, "a boolean")),
@@ -223,6 +228,18 @@ fn integer(v: &Cbor) -> Option<i64> {
         Cbor::Integer(i) => i64::try_from(i128::from(*i)).ok(),
         Cbor::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Some(*f as i64),
         _ => None,
+    }
+}
+
+/// How awsJson spells a non-finite double (botocore's serializer): `NaN`, `Infinity`,
+/// `-Infinity`.
+pub fn non_finite_name(f: f64) -> &'static str {
+    if f.is_nan() {
+        "NaN"
+    } else if f > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
     }
 }
 

@@ -269,13 +269,17 @@ fn scalar_value(kind: &Kind, key: &str, raw: &str) -> Result<Value, QueryError> 
             .parse::<i64>()
             .map(Value::from)
             .map_err(|_| invalid("integer")),
-        // JSON cannot carry NaN or infinities, so they are invalid here too.
-        Kind::Double => raw
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| invalid("double")),
+        // NaN and the infinities become the strings awsJson carries them as ("NaN",
+        // "Infinity", "-Infinity"), so the service answers them as it answers JSON.
+        Kind::Double => match raw.parse::<f64>() {
+            Ok(f) if !f.is_finite() => {
+                Ok(Value::String(super::cbor::non_finite_name(f).to_owned()))
+            }
+            Ok(f) => Number::from_f64(f)
+                .map(Value::Number)
+                .ok_or_else(|| invalid("double")),
+            Err(_) => Err(invalid("double")),
+        },
         Kind::Boolean => {
             if raw.eq_ignore_ascii_case("true") {
                 Ok(Value::Bool(true))

@@ -15,7 +15,7 @@ use guardrail_metrics::math::{self, Expression, Series};
 use guardrail_metrics::{MetricStore, ParseStatisticError, ScanBy, Statistic, Timestamp};
 
 use super::page;
-use super::{metric_id, missing, parse_unit, thousands, time_range, MetricParams};
+use super::{metric_id, missing, parse_unit, thousands, time_range, MetricParams, RangeRule};
 use crate::{to_value, CloudWatch, Reply};
 
 /// Queries per request.
@@ -203,7 +203,11 @@ pub(super) fn request(input: &GetMetricDataInput) -> Result<Request, CloudWatchE
             "The collection MetricDataQueries must not have a size greater than {MAX_QUERIES}."
         )));
     }
-    let (start, end) = time_range(input.start_time.as_ref(), input.end_time.as_ref(), invalid)?;
+    let (start, end) = time_range(
+        input.start_time.as_ref(),
+        input.end_time.as_ref(),
+        RangeRule::Data,
+    )?;
     let mut builder = PlanBuilder::default();
     for (i, q) in raw.iter().enumerate() {
         builder

@@ -235,7 +235,20 @@ fn request_rules() {
     i.end_time = i.start_time;
     assert_eq!(
         validation(request(&i).unwrap_err()),
-        "The parameter StartTime must be less than the parameter EndTime."
+        "The parameter StartTime must not equal parameter EndTime."
+    );
+    let start_ms = i.start_time.unwrap().as_millis();
+    i.start_time = Some(wire::Timestamp::from_millis(start_ms + 100));
+    i.end_time = Some(wire::Timestamp::from_millis(start_ms + 900));
+    assert_eq!(
+        validation(request(&i).unwrap_err()),
+        "The parameter StartTime must not equal parameter EndTime.",
+        "within the same second"
+    );
+    i.end_time = Some(wire::Timestamp::from_millis(start_ms - 1000));
+    assert_eq!(
+        validation(request(&i).unwrap_err()),
+        "The parameter EndTime must be greater than StartTime."
     );
     let mut i = input(vec![stat("m1", "Errors", "Sum")]);
     i.max_datapoints = Some(0);

@@ -111,6 +111,12 @@ fn in_range(v: f64) -> bool {
 fn check_number(v: f64, param: &str) -> Result<f64, CloudWatchError> {
     if in_range(v) {
         Ok(v)
+    } else if !v.is_finite() {
+        // Normally caught before deserialisation (`non_finite`); CloudWatch's wording.
+        let spelled = guardrail_api::protocol::cbor::non_finite_name(v);
+        Err(invalid(format!(
+            "The value {spelled} for parameter {param} is invalid."
+        )))
     } else {
         Err(invalid(format!(
             "The value {} for parameter {param} is invalid: values must be finite numbers \
@@ -260,10 +266,7 @@ fn values(d: &MetricDatum, p: &str) -> Result<DatumValue, CloudWatchError> {
     if let Some(counts) = &d.counts {
         if counts.len() != values.len() {
             return Err(invalid(format!(
-                "The parameters {p}.Values and {p}.Counts must be of the same size: {} values \
-                 but {} counts.",
-                values.len(),
-                counts.len()
+                "The parameters {p}.Values and {p}.Counts must be of the same size."
             )));
         }
         for (i, c) in counts.iter().enumerate() {

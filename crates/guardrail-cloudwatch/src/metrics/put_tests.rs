@@ -278,7 +278,7 @@ fn unit_resolution_and_timestamp_rules() {
 }
 
 #[test]
-fn duplicate_dimensions_and_missing_name() {
+fn repeated_dimension_names_and_missing_name() {
     let mut d = value(1.0);
     d.dimensions = Some(vec![
         Dimension {
@@ -290,7 +290,9 @@ fn duplicate_dimensions_and_missing_name() {
             value: Some("2".into()),
         },
     ]);
-    assert!(ipv(&err(vec![d])).contains("MetricData.member.1.Dimensions.member.2.Name"));
+    // CloudWatch accepts a name repeated with different values; both pairs are kept.
+    let out = to_datums(&input(vec![d]), now()).expect("repeated dimension name");
+    assert_eq!(out[0].metric.dimensions().len(), 2);
     let mut d = value(1.0);
     d.metric_name = None;
     assert_eq!(

@@ -10,7 +10,9 @@ use guardrail_metrics::{
     MetricId, MetricStore, ParseStatisticError, Percentile, QueryError, Statistic, Timestamp, Unit,
 };
 
-use super::{metric_id, missing, parse_unit, thousands, time_range, to_wire_ts, MetricParams};
+use super::{
+    metric_id, missing, parse_unit, thousands, time_range, to_wire_ts, MetricParams, RangeRule,
+};
 use crate::CloudWatch;
 use crate::{to_value, Reply};
 
@@ -55,6 +57,13 @@ pub(super) fn parse(
     )?;
     let basic = input.statistics.as_deref().unwrap_or_default();
     let extended = input.extended_statistics.as_deref().unwrap_or_default();
+    if !basic.is_empty() && !extended.is_empty() {
+        // AWS documents "either Statistics or ExtendedStatistics, but not both"; its exact
+        // message for both is not published (Guardrail's wording).
+        return Err(CloudWatchError::InvalidParameterCombination(
+            "Statistics and ExtendedStatistics cannot both be specified.".into(),
+        ));
+    }
     if basic.is_empty() && extended.is_empty() {
         return Err(CloudWatchError::InvalidParameterCombination(
             "Must specify either Statistics or ExtendedStatistics".into(),
@@ -96,7 +105,11 @@ pub(super) fn parse(
             }
         }
     }
-    let (start, end) = time_range(input.start_time.as_ref(), input.end_time.as_ref(), invalid)?;
+    let (start, end) = time_range(
+        input.start_time.as_ref(),
+        input.end_time.as_ref(),
+        RangeRule::Statistics,
+    )?;
     let period = input.period.ok_or_else(|| missing("Period"))?;
     let period_s = u32::try_from(period)
         .ok()
@@ -225,7 +238,7 @@ mod tests {
 
     #[test]
     fn output_has_label_and_only_requested_statistics() {
-        let r = parse(&input(&["Average", "Maximum"], &["p99", "p50.0"])).unwrap();
+        let r = parse(&input(&["Average", "Maximum"], &[])).unwrap();
         let out = answer(&store_with_data(), &r).unwrap();
         assert_eq!(out.label.as_deref(), Some("ModelLatency"));
         let dps = out.datapoints.as_ref().unwrap();
@@ -236,6 +249,11 @@ mod tests {
         assert_eq!(d.maximum, Some(8.0));
         assert_eq!((d.sum, d.sample_count, d.minimum), (None, None, None));
         assert_eq!(d.unit.as_deref(), Some("Microseconds"));
+        assert!(d.extended_statistics.is_none());
+        let r = parse(&input(&[], &["p99", "p50.0"])).unwrap();
+        let out = answer(&store_with_data(), &r).unwrap();
+        let d = &out.datapoints.as_ref().unwrap()[0];
+        assert_eq!(d.average, None);
         let ext = d.extended_statistics.as_ref().unwrap();
         assert_eq!(
             ext.keys().collect::<Vec<_>>(),
@@ -273,7 +291,12 @@ mod tests {
             ))
         );
         assert!(parse(&input(&[], &["p99.9"])).is_ok());
-        assert!(parse(&input(&["Sum"], &["p99"])).is_ok());
+        assert_eq!(
+            parse(&input(&["Sum"], &["p99"])),
+            Err(CloudWatchError::InvalidParameterCombination(
+                "Statistics and ExtendedStatistics cannot both be specified.".into()
+            ))
+        );
         let e = parse(&input(&[], &["tm99"])).unwrap_err();
         assert!(
             matches!(&e, CloudWatchError::InvalidParameterValue(m)
@@ -281,7 +304,7 @@ mod tests {
             "{e:?}"
         );
         for bad in ["Sum", "p101", "x"] {
-            let e = parse(&input(&["Sum"], &["p50", bad])).unwrap_err();
+            let e = parse(&input(&[], &["p50", bad])).unwrap_err();
             assert!(
                 matches!(&e, CloudWatchError::InvalidParameterValue(m)
                     if m.contains("ExtendedStatistics.member.2 is not a valid extended statistic")),
@@ -292,14 +315,19 @@ mod tests {
 
     #[test]
     fn time_period_and_unit_rules() {
-        let mut i = input(&["Sum"], &[]);
-        i.end_time = i.start_time;
-        assert_eq!(
-            parse(&i),
-            Err(CloudWatchError::InvalidParameterValue(
-                "The parameter StartTime must be less than the parameter EndTime.".into()
-            ))
-        );
+        let same_second = |start_ms: i64, end_ms: i64| {
+            let mut i = input(&["Sum"], &[]);
+            i.start_time = Some(wire::Timestamp::from_millis(start_ms));
+            i.end_time = Some(wire::Timestamp::from_millis(end_ms));
+            parse(&i).map(|_| ())
+        };
+        let refused = Err(CloudWatchError::InvalidParameterValue(
+            "The parameter StartTime must be less than the parameter EndTime.".into(),
+        ));
+        assert_eq!(same_second(T0, T0), refused);
+        assert_eq!(same_second(T0 + 100, T0 + 900), refused, "same second");
+        assert_eq!(same_second(T0 + 1000, T0), refused);
+        assert_eq!(same_second(T0 + 900, T0 + 1000), Ok(()));
         let mut i = input(&["Sum"], &[]);
         i.period = Some(7);
         assert_eq!(

@@ -2,9 +2,11 @@
 //! evaluation function and the history items it produces. Pure: `now` is an argument and the
 //! metric data comes from a [`DatapointSource`] (the [`crate::MetricStore`] is one).
 
+mod composite;
 mod decide;
 mod definition;
 mod history;
+mod math_alarm;
 mod reason;
 mod source;
 
@@ -12,11 +14,16 @@ use crate::Timestamp;
 use decide::{decide, Slot};
 use serde::{Deserialize, Serialize};
 
+pub use composite::{alarm_name, evaluate_composite, ChildState, Rule, RuleError};
 pub use definition::{
     AlarmDefinition, AlarmError, ComparisonOperator, LowSampleCount, StateValue, TreatMissingData,
 };
 pub use history::{
     configuration_update, set_alarm_state, ConfigChange, HistoryItem, HistoryItemType,
+};
+pub use math_alarm::{
+    evaluate_math, math_placeholder_metric, MathAlarm, MathAlarmError, MathQuery, MathSource,
+    MathStat,
 };
 pub use source::{DatapointSource, PeriodValue};
 
