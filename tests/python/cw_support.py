@@ -1,4 +1,4 @@
-"""Helpers for the CloudWatch tests (cloudwatch-api.md): clients in each wire protocol, request
+"""Helpers for the CloudWatch tests (docs/cloudwatch-api.md): clients in each wire protocol, request
 capture, error checks, bounded waits, and alarm / metric builders.
 
 botocore picks CloudWatch's protocol from the service model's `metadata.protocols` (its own

@@ -5,7 +5,7 @@
 - `Watcher`: a background DescribeEndpoint poller (every 0.2 s) that keeps every snapshot until
   the endpoint leaves `Updating`.
 - `Deployment`: one UpdateEndpoint under load, from acceptance to its outcome, plus the checks
-  of deployments.md §9 that hold for every snapshot taken while it runs.
+  of docs/deployments.md#describeendpoint-during-an-update that hold for every snapshot taken while it runs.
 - `report()`: prints one line per test and appends it to `target/deploy-report.jsonl`.
 
 Everything polls with explicit deadlines; nothing sleeps to wait for a state.
@@ -485,7 +485,7 @@ class Deployment:
                            + describe_failures(fails, self.t_accept0))
 
     def assert_accept_state(self, *, old_config: str, sent_dc: dict | None) -> None:
-        """Right after the response: Updating, new config name, LastModifiedTime bumped (§2, §9)."""
+        """Right after the response: Updating, new config name, LastModifiedTime bumped (docs/deployments.md#life-of-an-update, docs/deployments.md#describeendpoint-during-an-update)."""
         assert support.strip_meta(self.response) == {"EndpointArn": support.endpoint_arn(self.endpoint)}
         d = self.after_accept
         assert d["EndpointStatus"] == "Updating", (
@@ -502,7 +502,7 @@ class Deployment:
                         old_image: str = "model:v1", allowed_blue: Iterable[str] = ("Deleting",),
                         allowed_pending: Iterable[str] = VARIANT_STATUSES,
                         rollback: bool = False) -> None:
-        """§9 for every snapshot taken while Updating."""
+        """docs/deployments.md#describeendpoint-during-an-update for every snapshot taken while Updating."""
         snaps = self.watcher.updating()
         assert snaps, "no DescribeEndpoint snapshot showed Updating"
         old_names = [v["VariantName"] for v in old]
@@ -547,7 +547,7 @@ class Deployment:
                 assert -1e-9 <= v["CurrentWeight"] <= n["Weight"] + 1e-9, f"{at}: pending CurrentWeight {v!r}"
                 statuses = v.get("VariantStatus", []) or []
                 # the current phase is shown on green, except while blue is torn down (or traffic
-                # returns to blue in a rollback), where it is on the top-level variant (§4.3, §9)
+                # returns to blue in a rollback), where it is on the top-level variant (docs/deployments.md#canary, docs/deployments.md#describeendpoint-during-an-update)
                 blue_phase = any(b.get("VariantStatus") for b in blue)
                 assert (0 if blue_phase else 1) <= len(statuses) <= 5, (
                     f"{at}: pending VariantStatus must hold 1–5 entries (the current phase): {statuses!r}; "
@@ -570,7 +570,7 @@ class Deployment:
             prev = g
 
     def assert_success(self, *, new: list[dict], sent_dc: dict | None, new_image: str = "model:v2") -> dict:
-        """deployments.md §8/§9 after success."""
+        """docs/deployments.md#outcomes/#describeendpoint-during-an-update after success."""
         d = self.final
         assert d is not None, "endpoint vanished"
         assert d["EndpointStatus"] == "InService", (

@@ -225,7 +225,7 @@ def wait_to_alarm_item(cw, name: str, *, after_wall: float | None = None, timeou
 
 def assert_rolled_back(dep: Deployment, *, old_config: str, sent_dc: dict, alarm_name: str,
                        old_count: int, reason_contains: Iterable[str] = ()) -> str:
-    """deployments.md §8 "rolled back (alarm)": InService on the OLD config, FailureReason naming
+    """docs/deployments.md#outcomes "rolled back (alarm)": InService on the OLD config, FailureReason naming
     the alarm, no pending summary, LastDeploymentConfig = the effective config, the blue fleet
     at full strength with no VariantStatus. Returns the FailureReason."""
     d = dep.final

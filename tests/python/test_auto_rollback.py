@@ -1,11 +1,11 @@
-"""Alarm-driven auto-rollback under load (deployments.md §7–§9, cloudwatch-api.md §2.4, §3, §4).
+"""Alarm-driven auto-rollback under load (docs/deployments.md, docs/cloudwatch-api.md#setalarmstate, #sizes, #plans).
 
 Stock boto3 `sagemaker`, `sagemaker-runtime` and `cloudwatch` clients against one Guardrail:
 - a CANARY whose model answers 500 to everything trips an `Invocation5XXErrors` alarm computed
   from the router's own 1-second metrics; the only failed calls are those 500s (ModelError);
 - `SetAlarmState(ALARM)` during a LINEAR bake, and mid-way through a ROLLING update with
   RollbackMaximumBatchSize, rolls back without a single failed call;
-- what trips (§7): an ALARM blip that reverted at once, an alarm already in ALARM when the
+- what trips (docs/deployments.md#alarms): an ALARM blip that reverted at once, an alarm already in ALARM when the
   update starts, a watched alarm deleted mid-bake; INSUFFICIENT_DATA does not trip;
 - a `ModelLatency` alarm scoped to the new fleet's EndpointConfigName trips on a slow model and
   stays quiet on a healthy one;
@@ -162,7 +162,7 @@ def test_5xx_alarm_rolls_back_canary(request, server, sm, rt, cloudwatch, factor
         rep.extra["calls_after_rollback"] = assert_v1_after(dep)
         # blue kept serving with the same processes
         assert {r.pid for r in recs if r.ok and r.t0 >= dep.t_done} <= dep.old_pids
-        # the router's AWS/SageMaker metrics count exactly what the clients saw (cloudwatch-api.md §4):
+        # the router's AWS/SageMaker metrics count exactly what the clients saw (docs/cloudwatch-api.md#published-metrics):
         # every call, and every 500 against the green config only
         t_start = dep.wall_accept0 - 120
 
@@ -295,7 +295,7 @@ def test_set_alarm_state_rolls_back_rolling_in_batches(request, sm, rt, cloudwat
         rep.extra["v1_pids_after"] = len(pids_after)
 
 
-# --- what trips (§7): blips, pre-existing ALARM, deleted alarm; INSUFFICIENT_DATA does not ------
+# --- what trips (docs/deployments.md#cancellation): blips, pre-existing ALARM, deleted alarm; INSUFFICIENT_DATA does not ------
 
 
 TRIPS = {
@@ -310,7 +310,7 @@ TRIPS = {
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", list(TRIPS))
 def test_what_trips(request, sm, rt, cloudwatch, factory, case):
-    """deployments.md §7 "What trips", ALL_AT_ONCE with one instance per fleet: a transition into
+    """docs/deployments.md#alarms "What trips", ALL_AT_ONCE with one instance per fleet: a transition into
     ALARM that reverted at once, an alarm already in ALARM when the window opens and a deleted
     alarm all roll back; INSUFFICIENT_DATA never trips. No call fails in any case."""
     expect_rollback, what = TRIPS[case]
@@ -323,7 +323,7 @@ def test_what_trips(request, sm, rt, cloudwatch, factory, case):
                   treat_missing="missing")
         wait_alarm_state(cloudwatch, name, "INSUFFICIENT_DATA")
     else:
-        # Period 60: a forced state holds ~60 s instead of reverting after a second (§2.4)
+        # Period 60: a forced state holds ~60 s instead of reverting after a second (docs/cloudwatch-api.md#setalarmstate)
         put_alarm(cloudwatch, name, namespace="Guardrail/Tests", metric="Unused", dims={"Alarm": name},
                   period=60)
         wait_alarm_state(cloudwatch, name, "OK")
@@ -474,7 +474,7 @@ def test_alarm_to_rollback_latency(request, sm, rt, cloudwatch, factory):
     """≥ 10 runs of: ALL_AT_ONCE with a 60 s bake (v2 serves 100 %), SetAlarmState(ALARM), wait for
     the rollback. Measured per run: from the alarm's StateUpdate "to ALARM" Timestamp (server wall
     clock) to the finish time of the LAST call answered by v2 (client wall clock, same machine).
-    Target 250 ms (deployments.md §7); the test fails above 1 s. No call may fail."""
+    Target 250 ms (docs/deployments.md#rollback); the test fails above 1 s. No call may fail."""
     ep, c1 = make_endpoint(factory, count=1)
     c2 = make_config(factory, count=1)
     runs = []

@@ -1,4 +1,4 @@
-"""The AWS CLI v1 (awscli 1.46.3) against Guardrail (sagemaker-api.md §1, §11)."""
+"""The AWS CLI v1 (awscli 1.46.3) against Guardrail (docs/sagemaker-api.md#dispatch, #client-compatibility)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """CloudWatch alarms through stock boto3 (awsJson1_0): PutMetricAlarm, DescribeAlarms(ForMetric),
 DeleteAlarms, SetAlarmState, DescribeAlarmHistory, Enable/DisableAlarmActions, validation
-(cloudwatch-api.md §2.1–§2.5), and evaluation from data with 1-second periods (§3, §5)."""
+(docs/cloudwatch-api.md), and evaluation from data with 1-second periods (#alarm-evaluation, #extensions)."""
 
 from __future__ import annotations
 
@@ -730,7 +730,7 @@ def test_alarms_history_and_custom_metrics_survive_restart(server_factory):
     assert describe_one(cw2, kept)["StateValue"] == "OK"
 
 
-# --- the evaluation algorithm on AWS's published vectors (cloudwatch-api.md §3) --------------------
+# --- the evaluation algorithm on AWS's published vectors (docs/cloudwatch-api.md#alarm-evaluation) --------------------
 
 # oldest → newest over the last N + 2 = 5 complete periods: `0` ok, `X` breaching, `-` missing;
 # expected state per TreatMissingData (missing, ignore, breaching, notBreaching). A new alarm is

@@ -1,4 +1,4 @@
-"""CloudWatch's answers as AWS gives them (cloudwatch-api.md): non-finite numbers in
+"""CloudWatch's answers as AWS gives them (docs/cloudwatch-api.md): non-finite numbers in
 PutMetricData, Values/Counts of different lengths, repeated dimension names, ListMetrics
 filters without a value, the time-range and statistics rules of GetMetricStatistics and
 GetMetricData, and the `Metrics` / `Dimensions` lists of DescribeAlarms — each in the three

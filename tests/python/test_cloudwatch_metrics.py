@@ -1,6 +1,6 @@
 """CloudWatch metrics through stock boto3 (awsJson1_0): PutMetricData (values, statistic sets,
-gzip), GetMetricStatistics, GetMetricData, ListMetrics (cloudwatch-api.md §2.6–§2.9), and the
-`AWS/SageMaker` / `/aws/sagemaker/Endpoints` metrics real invocations produce (§4)."""
+gzip), GetMetricStatistics, GetMetricData, ListMetrics (docs/cloudwatch-api.md), and the
+`AWS/SageMaker` / `/aws/sagemaker/Endpoints` metrics real invocations produce (docs/cloudwatch-api.md#published-metrics)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CloudWatch's three wire protocols with stock botocore (cloudwatch-api.md §1): awsJson1_0 (what
+"""CloudWatch's three wire protocols with stock botocore (docs/cloudwatch-api.md#protocols): awsJson1_0 (what
 boto3 1.44 picks), awsQuery and rpc-v2-cbor (botocore's own model with `metadata.protocols`
 narrowed to one entry), gzip bodies in each, error mapping to the modeled exceptions, raw
 framing of unknown operations, and the AWS CLI v1."""

@@ -1,4 +1,4 @@
-"""Composite alarms and metric-math alarms (cloudwatch-api.md): PutCompositeAlarm and its rule
+"""Composite alarms and metric-math alarms (docs/cloudwatch-api.md): PutCompositeAlarm and its rule
 over the children's states, DescribeAlarms with AlarmTypes, history, SetAlarmState, DeleteAlarms;
 a metric-math alarm `100 * m1 / m2` over the router's own metrics with real traffic; and one
 CANARY rollback triggered by each kind. Stock boto3 (awsJson1_0)."""

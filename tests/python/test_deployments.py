@@ -1,4 +1,4 @@
-"""UpdateEndpoint end to end under continuous load (deployments.md §2–§9, §12).
+"""UpdateEndpoint end to end under continuous load (docs/deployments.md, #retain-flags).
 
 Every test keeps a background pool of boto3 `sagemaker-runtime` clients (retries OFF) invoking
 the endpoint during the whole update and records (time, outcome, model_version, pid, variant);
@@ -6,11 +6,11 @@ a second thread polls DescribeEndpoint every 0.2 s. Checked per mode:
 - zero failed invocations (also through a rollback);
 - versions: v1 only → (mixed for canary / linear / rolling, v2 share rising) → v2 only once
   InService was observed; an atomic switch for no-DeploymentConfig and ALL_AT_ONCE;
-- DescribeEndpoint during the update (§9): Updating, the new EndpointConfigName, blue
+- DescribeEndpoint during the update (docs/deployments.md#describeendpoint-during-an-update): Updating, the new EndpointConfigName, blue
   ProductionVariants (old desired weight/count), PendingDeploymentSummary with the green
   variants and their VariantStatus; the expected phases appear (`Creating` — green models start
   with STARTUP_DELAY_S=1 — and `Baking` for modes with W ≥ 1) and each plan step's green share;
-- after success (§8): InService, new config, no pending summary, LastDeploymentConfig echoed,
+- after success (docs/deployments.md#outcomes): InService, new config, no pending summary, LastDeploymentConfig echoed,
   the green fleet as the only one, blue model servers stopped.
 
 Rolling rollback is alarm-driven (a later issue) and not tested here. Each test appends its
@@ -158,7 +158,7 @@ def full_baking(n: int, w: int, t: int | None) -> list[tuple[str, str]]:
 
 
 def test_plain_update_renamed_variant(request, sm, rt, factory):
-    """No DeploymentConfig: provision green, one verified switch, blue torn down (§4.1). The
+    """No DeploymentConfig: provision green, one verified switch, blue torn down (docs/deployments.md#plain). The
     variant names may differ."""
 
     def variants_follow_versions(dep, old, new):
@@ -188,7 +188,7 @@ def test_all_at_once(request, sm, rt, factory):
 
 def _canary_checks(c: int, n: int):
     def check(dep, old, new):
-        # the whole green fleet is Ready before the first traffic step (§4)
+        # the whole green fleet is Ready before the first traffic step (docs/deployments.md#plans)
         for s in dep.watcher.updating():
             if any(st in ("ActivatingTraffic", "Baking") for st, _ in s.pending_statuses()):
                 green = s.pending_variants()[0]
@@ -293,7 +293,7 @@ def test_redeploy_same_config(request, sm, rt, factory):
 
 
 def test_retain_all_variant_properties_then_second_update(request, sm, rt, factory):
-    """§12: RetainAllVariantProperties keeps the desired count/weight set by
+    """docs/deployments.md#retain-flags: RetainAllVariantProperties keeps the desired count/weight set by
     UpdateEndpointWeightsAndCapacities; a second update right after the first works, and
     ExcludeRetainedVariantProperties takes the weight from the config again."""
     ep, c1 = make_endpoint(factory, count=1)
@@ -366,7 +366,7 @@ def test_retain_deployment_config(request, sm, rt, factory):
 @pytest.mark.timeout(360)
 def test_green_never_healthy_rolls_back(request, server_factory):
     """A green model that never passes /ping (60 s window) fails the update: InService on the OLD
-    config with a FailureReason naming the ping health check (§6, §7, §8), for a plain update and
+    config with a FailureReason naming the ping health check (docs/deployments.md#green-health, docs/deployments.md#rollback, docs/deployments.md#outcomes), for a plain update and
     a CANARY one at once. Blue serves every call meanwhile; green never receives any. A following
     update repairs it and clears FailureReason."""
     srv = server_factory(name="pingfail")
@@ -444,7 +444,7 @@ def test_green_never_healthy_rolls_back(request, server_factory):
 
 
 def test_green_crash_during_bake_rolls_back(request, server_factory):
-    """SIGKILL of the canary (green) instance during its bake fails the update (§6): one routing
+    """SIGKILL of the canary (green) instance during its bake fails the update (docs/deployments.md#green-health): one routing
     swap back to blue, InService on the old config with FailureReason, the blue processes are
     the same as before, every green process is stopped, and no call fails."""
     srv = server_factory(name="crash")
@@ -503,7 +503,7 @@ def test_green_crash_during_bake_rolls_back(request, server_factory):
 
 
 def test_delete_endpoint_during_update(request, server_factory):
-    """DeleteEndpoint during an update cancels it: both fleets stopped, the endpoint gone (§7
+    """DeleteEndpoint during an update cancels it: both fleets stopped, the endpoint gone (docs/deployments.md#cancellation
     Cancellation); config and models stay."""
     srv = server_factory(name="cancel")
     sm, rt = srv.sm(), srv.rt()

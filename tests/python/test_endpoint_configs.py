@@ -1,4 +1,4 @@
-"""CreateEndpointConfig / Describe / List / Delete (sagemaker-api.md §5.2, §8)."""
+"""CreateEndpointConfig / Describe / List / Delete (docs/sagemaker-api.md#endpoint-configs, #message-catalogue)."""
 
 from __future__ import annotations
 

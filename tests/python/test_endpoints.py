@@ -1,5 +1,5 @@
 """CreateEndpoint / DescribeEndpoint / ListEndpoints / DeleteEndpoint and
-UpdateEndpointWeightsAndCapacities (sagemaker-api.md §5.3, §5.4, §6, §8; deployments.md §9–§11)."""
+UpdateEndpointWeightsAndCapacities (docs/sagemaker-api.md#endpoints, #updateendpointweightsandcapacities, #changing-a-running-endpoint, #message-catalogue; docs/deployments.md)."""
 
 from __future__ import annotations
 

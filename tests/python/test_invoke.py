@@ -1,4 +1,4 @@
-"""InvokeEndpoint (sagemaker-api.md §10; deployments.md §5, §10, §11): pass-through, routing,
+"""InvokeEndpoint (docs/sagemaker-api.md#invokeendpoint; docs/deployments.md#traffic-and-capacity, #invokeendpoint, #client-compatibility): pass-through, routing,
 runtime errors, instance replacement after a crash."""
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ def test_instance_replaced_after_crash(sm, rt, factory):
 
 def test_crash_of_one_of_two_instances_keeps_serving(server, sm, factory):
     # With a second Ready instance a crash costs (almost) nothing: a refused connection is
-    # retried on another instance (deployments.md §5). A client with botocore's standard
+    # retried on another instance (docs/deployments.md#traffic-and-capacity). A client with botocore's standard
     # retries (3 attempts) therefore sees every invocation succeed.
     rt = server.rt(max_attempts=3)
     model = factory.model(env={"LATENCY_MS": "50"})

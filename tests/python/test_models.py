@@ -1,4 +1,4 @@
-"""CreateModel / DescribeModel / ListModels / DeleteModel (sagemaker-api.md §4, §5.1, §8)."""
+"""CreateModel / DescribeModel / ListModels / DeleteModel (docs/sagemaker-api.md#names-and-arns, #models, #message-catalogue)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """ListModels / ListEndpointConfigs / ListEndpoints: pagination, sorting, filters
-(sagemaker-api.md §9, §8 "Invalid pagination token.")."""
+(docs/sagemaker-api.md#pagination, #message-catalogue "Invalid pagination token.")."""
 
 from __future__ import annotations
 

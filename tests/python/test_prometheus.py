@@ -1,5 +1,5 @@
-"""`GET /metrics`: Guardrail's own figures in Prometheus/OpenMetrics text (sagemaker-api.md §1,
-cloudwatch-api.md §4), checked by parsing the exposition and by a real scrape with Debian's
+"""`GET /metrics`: Guardrail's own figures in Prometheus/OpenMetrics text (docs/sagemaker-api.md#dispatch,
+docs/cloudwatch-api.md#published-metrics), checked by parsing the exposition and by a real scrape with Debian's
 `prometheus` server (skipped only when /usr/bin/prometheus is absent).
 """
 

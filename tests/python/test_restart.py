@@ -1,4 +1,4 @@
-"""Restarts on one data dir (deployments.md §10 "On restart of Guardrail…", §13): graceful
+"""Restarts on one data dir (docs/deployments.md#instances "On restart of Guardrail…", #crash-recovery): graceful
 SIGTERM and a hard kill -9; endpoints come back InService, nothing is orphaned."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""AddTags / ListTags / DeleteTags (sagemaker-api.md §4 tags, §5.5)."""
+"""AddTags / ListTags / DeleteTags (docs/sagemaker-api.md#names-and-arns tags, #tags)."""
 
 from __future__ import annotations
 

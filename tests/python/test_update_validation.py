@@ -1,10 +1,10 @@
-"""UpdateEndpoint validation (sagemaker-api.md §5.3, §6, §7, §8; deployments.md §3, §4, §12).
+"""UpdateEndpoint validation (docs/sagemaker-api.md#endpoints, #changing-a-running-endpoint, #updateendpoint-rules, #message-catalogue; docs/deployments.md#sizes, #names-and-arns, #statuses-and-enums).
 
-Every rule of §7 with its exact code and message, and "a rejected request changes nothing"
+Every rule of docs/sagemaker-api.md#updateendpoint-rules with its exact code and message, and "a rejected request changes nothing"
 (DescribeEndpoint: status, EndpointConfigName, LastDeploymentConfig, LastModifiedTime, no
-PendingDeploymentSummary). Where two rules collide, the first failing stage of §7 answers:
-1 constraints → 2 existence (endpoint → config → models) → 3 status (§6) → 4 semantic rules.
-§7 does not fix the order *within* stage 4 (its table is a list); where two semantic rules
+PendingDeploymentSummary). Where two rules collide, the first failing stage of docs/sagemaker-api.md#updateendpoint-rules answers:
+1 constraints → 2 existence (endpoint → config → models) → 3 status (docs/sagemaker-api.md#changing-a-running-endpoint) → 4 semantic rules.
+docs/sagemaker-api.md#updateendpoint-rules does not fix the order *within* stage 4 (its table is a list); where two semantic rules
 collide, the tests only require that exactly one of them answers, with its exact message
 ("one_of"), and that nothing changed.
 
@@ -649,7 +649,7 @@ def test_instance_count_checked_for_every_variant(sm, mfactory, two_variant):
 
 
 def test_instance_count_uses_retained_count(sm, mfactory, base):
-    """N_v is the count after the Retain rules (deployments.md §12): the endpoint's current desired
+    """N_v is the count after the Retain rules (docs/deployments.md#retain-flags): the endpoint's current desired
     count (1), not the config's 4."""
     cfg = new_config(mfactory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, RetainAllVariantProperties=True,
@@ -784,7 +784,7 @@ TIMEOUT_1800 = ("MaximumExecutionTimeoutInSeconds (600) must be greater than the
      {"DeploymentConfig": blue_green("CANARY", 600, canary=ic(3), termination=600, timeout=600)}),
 ], ids=["policies+retain", "percent+timeout", "count+timeout"])
 def test_two_semantic_rules_collide(sm, mfactory, base, messages, kwargs):
-    """Two stage-4 rules fail at once: exactly one answers (§7 does not order them)."""
+    """Two stage-4 rules fail at once: exactly one answers (docs/sagemaker-api.md#updateendpoint-rules does not order them)."""
     cfg = new_config(mfactory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, one_of=messages, **kwargs)
 

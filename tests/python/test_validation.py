@@ -1,6 +1,6 @@
-"""Cross-cutting validation: the constraint-violation message format (sagemaker-api.md §3.4),
-validation order and "a rejected request changes nothing" (§7), errors raised before an
-operation runs (§3.3), and the error framing botocore relies on (§3.1, §3.2).
+"""Cross-cutting validation: the constraint-violation message format (docs/sagemaker-api.md#validation-messages),
+validation order and "a rejected request changes nothing" (docs/sagemaker-api.md#updateendpoint-rules), errors raised before an
+operation runs (docs/sagemaker-api.md#errors-before-dispatch), and the error framing botocore relies on (docs/sagemaker-api.md#error-codes, docs/sagemaker-api.md#error-codes).
 
 Operation-specific semantic errors live with their operation (test_models.py, ...)."""
 
@@ -33,11 +33,11 @@ NAME_PATTERN = "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 PATTERN_MSG = f"Member must satisfy regular expression pattern: {NAME_PATTERN}"
 
 
-# --- §3.4 message format ----------------------------------------------------------------------
+# --- docs/sagemaker-api.md#validation-messages message format ----------------------------------------------------------------------
 
 
 def test_pattern_message_exact(sm, factory):
-    """The example of §3.4, verbatim; it also wins over the missing config (stage 1 before 2)."""
+    """The example of docs/sagemaker-api.md#validation-messages, verbatim; it also wins over the missing config (stage 1 before 2)."""
     before = all_endpoint_names(sm)
     expect_error(sm.create_endpoint, "ValidationException",
                  message="1 validation error detected: Value 'bad_name!' at 'endpointName' failed to satisfy "

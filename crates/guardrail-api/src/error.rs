@@ -307,7 +307,7 @@ impl From<WireError> for CloudWatchError {
 /// error clients tell apart; the framers render it through the `Auth` variant of
 /// [`ApiError`], [`RuntimeError`] or [`CloudWatchError`] (`From` below).
 ///
-/// Codes [3rd-party: AWS answers quoted in public issues; sagemaker-api.md §3.3]: JSON services
+/// Codes [3rd-party: AWS answers quoted in public issues; docs/sagemaker-api.md#errors-before-dispatch]: JSON services
 /// (SageMaker, the runtime) send the `…Exception` spellings as `__type` / `x-amzn-ErrorType`;
 /// CloudWatch keeps its query spellings in every protocol (`x-amzn-query-error`, XML `Code`), so
 /// botocore reports `InvalidClientTokenId` / `SignatureDoesNotMatch` there, as against AWS.

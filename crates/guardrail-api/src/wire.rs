@@ -3,7 +3,7 @@
 //! * [`Timestamp`] and [`Blob`]: the JSON encodings of botocore's `timestamp` and `blob` types.
 //! * [`de`]: integer deserializers that accept `1.0` (boto passes through what the user wrote).
 //! * [`Validate`], [`Path`], [`Violation`], [`validation_message`]: model-constraint checks with
-//!   AWS's `N validation error(s) detected: …` message style (`sagemaker-api.md` §3.4).
+//!   AWS's `N validation error(s) detected: …` message style (docs/sagemaker-api.md#validation-messages).
 //! * [`from_json_body`]: parse an awsJson request body and validate it in one call.
 //!
 //! The rule types ([`StrRule`], [`IntRule`], [`FloatRule`], [`LenRule`], [`Pattern`]) and the

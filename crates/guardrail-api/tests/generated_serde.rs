@@ -5,7 +5,7 @@ use guardrail_api::generated::{cloudwatch, runtime, sagemaker};
 use guardrail_api::wire::{self, Blob, Timestamp, WireError};
 use serde_json::json;
 
-/// What SDK v2 `Model.deploy` sends (sagemaker-api.md §11), plus things a lenient server must
+/// What SDK v2 `Model.deploy` sends (docs/sagemaker-api.md#client-compatibility), plus things a lenient server must
 /// tolerate: unknown members (top level and nested), `null` members, integers for floats and
 /// `1.0` for integers.
 const CREATE_ENDPOINT_CONFIG: &str = r#"{

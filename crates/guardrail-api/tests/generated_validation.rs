@@ -1,4 +1,4 @@
-//! Generated validation: AWS's constraint-violation messages (sagemaker-api.md §3.4, §7).
+//! Generated validation: AWS's constraint-violation messages (docs/sagemaker-api.md#validation-messages, #updateendpoint-rules).
 
 use guardrail_api::generated::{cloudwatch, runtime, sagemaker};
 use guardrail_api::wire::{self, Rendered, Violation, WireError};
@@ -145,7 +145,7 @@ fn execution_timeout_below_600_and_percentage_type_typo() {
 #[test]
 fn alarms_follow_the_model() {
     // The model does NOT make Alarm.AlarmName required: `Alarms: [{}]` passes model
-    // validation. Guardrail's "AlarmName present" rule (sagemaker-api.md §7) must be enforced
+    // validation. Guardrail's "AlarmName present" rule (docs/sagemaker-api.md#updateendpoint-rules) must be enforced
     // by the semantic checks, not by generated validation.
     let v = violations::<sagemaker::UpdateEndpointInput>(update(json!({
         "AutoRollbackConfiguration": {"Alarms": [{}]}

@@ -17,7 +17,7 @@ use tokio::time::{interval, interval_at, Instant, MissedTickBehavior};
 use crate::gate::EventGate;
 use crate::{InstanceEvent, InstanceId};
 
-/// Health-check timing. `Default` is the container contract (deployments.md §10).
+/// Health-check timing. `Default` is the container contract (docs/deployments.md#instances).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeConfig {
     /// Ping period while starting (200 ms).

@@ -1,5 +1,5 @@
 //! Alarm operations: PutMetricAlarm, DescribeAlarms(ForMetric), DeleteAlarms, SetAlarmState,
-//! Enable/DisableAlarmActions (cloudwatch-api.md §2.1–2.4).
+//! Enable/DisableAlarmActions (docs/cloudwatch-api.md).
 
 use guardrail_api::error::CloudWatchError;
 use guardrail_api::generated::cloudwatch::{

@@ -1,4 +1,4 @@
-//! PutCompositeAlarm (cloudwatch-api.md) and the `CompositeAlarm` shape DescribeAlarms returns.
+//! PutCompositeAlarm (docs/cloudwatch-api.md) and the `CompositeAlarm` shape DescribeAlarms returns.
 //! The rule grammar and its evaluation are `guardrail_metrics::Rule` / `evaluate_composite`;
 //! the monitor evaluates composites in the tick, after the metric alarms.
 

@@ -1,4 +1,4 @@
-//! DescribeAlarmHistory (cloudwatch-api.md §2.5), read from the durable history table.
+//! DescribeAlarmHistory (docs/cloudwatch-api.md#describealarmhistory), read from the durable history table.
 
 use guardrail_api::error::CloudWatchError;
 use guardrail_api::generated::cloudwatch::{

@@ -1,4 +1,4 @@
-//! Guardrail's CloudWatch service, in the three protocols clients use (cloudwatch-api.md §1):
+//! Guardrail's CloudWatch service, in the three protocols clients use (docs/cloudwatch-api.md#protocols):
 //! awsJson1_0 (`POST /` + `X-Amz-Target: GraniteServiceVersion20100801.<Op>`), awsQuery
 //! (`POST /` with a form body, XML out) and rpc-v2-cbor (`POST /service/…/operation/<Op>`).
 //! Each request body is turned into the awsJson input, handled once, and the output framed

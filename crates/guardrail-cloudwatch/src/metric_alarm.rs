@@ -1,5 +1,6 @@
-//! PutMetricAlarm input → the monitor's alarm (CloudWatch's semantic rules, cloudwatch-api.md
-//! §2.1), and a stored alarm → the `MetricAlarm` shape DescribeAlarms returns.
+//! PutMetricAlarm input → the monitor's alarm (CloudWatch's semantic rules,
+//! docs/cloudwatch-api.md#putmetricalarm), and a stored alarm → the `MetricAlarm` shape
+//! DescribeAlarms returns.
 
 use guardrail_api::error::CloudWatchError;
 use guardrail_api::generated::cloudwatch::{

@@ -1,5 +1,5 @@
 //! The controller's view of the alarm service: it never evaluates metrics, it reads alarm
-//! states (deployments.md §7) and wakes up when one changes.
+//! states (docs/deployments.md#rollback) and wakes up when one changes.
 
 use guardrail_core::deploy::AlarmView;
 use guardrail_core::deploy::DeploymentEvent;

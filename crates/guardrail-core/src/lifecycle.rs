@@ -138,7 +138,7 @@ impl EndpointRecord {
         }
     }
 
-    /// `EndpointConfigName` as DescribeEndpoint shows it (deployments.md §9): the new config
+    /// `EndpointConfigName` as DescribeEndpoint shows it (docs/deployments.md#describeendpoint-during-an-update): the new config
     /// while an update runs and after a failed rollback, the serving config otherwise.
     /// Instances this endpoint wants running: its fleet's desired counts, plus the new fleet's
     /// while an update runs (blue/green holds both).

@@ -108,7 +108,7 @@ pub fn truncate_reason(mut s: String) -> String {
     s
 }
 
-// ---- Deployments (deployments.md §8, §9) ----
+// ---- Deployments (docs/deployments.md#outcomes, #describeendpoint-during-an-update) ----
 
 /// `canary capacity of 1 instance(s)`.
 pub fn canary_capacity(n: u32) -> String {

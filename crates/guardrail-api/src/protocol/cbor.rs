@@ -1,4 +1,4 @@
-//! Smithy rpc-v2-cbor bodies ↔ the JSON the awsJson protocols carry (`cloudwatch-api.md` §1).
+//! Smithy rpc-v2-cbor bodies ↔ the JSON the awsJson protocols carry (docs/cloudwatch-api.md#protocols).
 //!
 //! Decoding accepts any well-formed CBOR (indefinite lengths, half/single/double floats,
 //! chunked strings) nested at most [`MAX_DEPTH`] deep, then converts it by the input shape:

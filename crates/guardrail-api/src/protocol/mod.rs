@@ -1,6 +1,6 @@
 //! Wire codecs for the protocols other than awsJson: they convert request bodies into the JSON
 //! the awsJson protocols carry, and JSON outputs into response bodies, so handlers work on the
-//! generated serde structs whatever protocol a client speaks (`cloudwatch-api.md` §1).
+//! generated serde structs whatever protocol a client speaks (docs/cloudwatch-api.md#protocols).
 //!
 //! * [`query`]: awsQuery form bodies → JSON.
 //! * [`xml`]: JSON outputs and errors → awsQuery XML.

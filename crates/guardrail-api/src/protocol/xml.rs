@@ -1,6 +1,6 @@
 //! awsQuery responses: a handler's JSON output → `<OpResponse><OpResult>…</OpResult>
 //! <ResponseMetadata>…</ResponseMetadata></OpResponse>`, and `<ErrorResponse>` errors
-//! (`cloudwatch-api.md` §1, §1.1).
+//! (docs/cloudwatch-api.md#protocols, #errors).
 //!
 //! The output shape decides element names and how values render: lists as `<member>`
 //! children (or the element's `locationName`; repeated elements when flattened), maps as

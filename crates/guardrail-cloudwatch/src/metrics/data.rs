@@ -1,4 +1,4 @@
-//! GetMetricData (cloudwatch-api.md §2.8): the wire request validated into a
+//! GetMetricData (docs/cloudwatch-api.md#getmetricdata): the wire request validated into a
 //! [`guardrail_metrics::data::Plan`] (MetricStat queries and metric-math expressions over
 //! them), evaluated against the store by `guardrail-metrics`, and the page selected by
 //! MaxDatapoints and NextToken framed back (`page.rs`).

@@ -1,4 +1,4 @@
-//! ListMetrics (cloudwatch-api.md §2.9): up to 500 metrics per page, in the store's order; the
+//! ListMetrics (docs/cloudwatch-api.md#listmetrics): up to 500 metrics per page, in the store's order; the
 //! NextToken carries the last identity returned, so metrics appearing between pages do not
 //! shift the listing.
 

@@ -1,4 +1,4 @@
-//! The CloudWatch metric operations (cloudwatch-api.md §2.6–2.9): PutMetricData,
+//! The CloudWatch metric operations (docs/cloudwatch-api.md): PutMetricData,
 //! GetMetricStatistics, GetMetricData and ListMetrics over the monitor's metric store.
 //!
 //! Each operation is split into pure steps over the wire input (validation into engine types,

@@ -1,4 +1,4 @@
-//! PutMetricData (cloudwatch-api.md §2.6): every datum is validated into a monitor [`Datum`]
+//! PutMetricData (docs/cloudwatch-api.md#putmetricdata): every datum is validated into a monitor [`Datum`]
 //! before anything is recorded, so one bad datum rejects the whole call.
 
 use guardrail_api::error::CloudWatchError;

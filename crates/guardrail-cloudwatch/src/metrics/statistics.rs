@@ -1,4 +1,4 @@
-//! GetMetricStatistics (cloudwatch-api.md §2.7).
+//! GetMetricStatistics (docs/cloudwatch-api.md#getmetricstatistics).
 
 use std::collections::BTreeMap;
 

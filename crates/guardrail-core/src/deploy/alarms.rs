@@ -1,4 +1,4 @@
-//! Alarm watching during monitored windows (deployments.md §7): the shell reports what it
+//! Alarm watching during monitored windows (docs/deployments.md#alarms): the shell reports what it
 //! knows about each watched alarm; the core decides whether the window trips.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
-//! The domain form of `DeploymentConfig` (sagemaker-api.md §5.3) and the semantic rules of
-//! sagemaker-api.md §7 that depend on policies and fleet sizes.
+//! The domain form of `DeploymentConfig` (docs/sagemaker-api.md#endpoints) and the semantic rules of
+//! docs/sagemaker-api.md#updateendpoint-rules that depend on policies and fleet sizes.
 //!
 //! The types cannot hold the wire's illegal combinations (both policies, a canary size on a
 //! LINEAR config, …): the HTTP layer rejects those while converting, with the helpers at the
@@ -41,7 +41,7 @@ pub enum TrafficRouting {
 }
 
 impl TrafficRouting {
-    /// From the wire's type and sizes, with sagemaker-api.md §7's messages for a missing size
+    /// From the wire's type and sizes, with docs/sagemaker-api.md#updateendpoint-rules's messages for a missing size
     /// or a size given for another type.
     pub fn from_wire(
         kind: &str,
@@ -206,7 +206,7 @@ pub enum VariantProperty {
     DataCaptureConfig,
 }
 
-/// `RetainAllVariantProperties` and `ExcludeRetainedVariantProperties` (deployments.md §12).
+/// `RetainAllVariantProperties` and `ExcludeRetainedVariantProperties` (docs/deployments.md#retain-flags).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetainOptions {
     pub retain_all_variant_properties: bool,
@@ -214,7 +214,7 @@ pub struct RetainOptions {
     pub exclude: Vec<VariantProperty>,
 }
 
-/// deployments.md §12: with `RetainAllVariantProperties`, variants present in both configs keep
+/// docs/deployments.md#retain-flags: with `RetainAllVariantProperties`, variants present in both configs keep
 /// the endpoint's current desired count and weight unless excluded; new variants use the
 /// config's values. The result's counts are N_new for sizing.
 pub fn apply_retain(current: &Fleet, mut new: FleetSpec, retain: &RetainOptions) -> FleetSpec {
@@ -312,7 +312,7 @@ fn check_count(field: &str, size: CapacitySize, new: &FleetSizes) -> Result<(), 
     Ok(())
 }
 
-/// The semantic rules of sagemaker-api.md §7 that concern the policy and fleet sizes, in the
+/// The semantic rules of docs/sagemaker-api.md#updateendpoint-rules that concern the policy and fleet sizes, in the
 /// table's order; `new` holds the counts after the Retain rules. Wire-shape rules (both
 /// policies, sizes for another type) and alarm existence are checked while converting.
 pub fn validate_semantics(

@@ -43,7 +43,7 @@ pub fn reconcile(
     Pass::new(rec, d.clone(), observed, alarms, live, now).run(observed)
 }
 
-/// DeleteEndpoint during an update (deployments.md §7): the update ends `Cancelled`, both
+/// DeleteEndpoint during an update (docs/deployments.md#cancellation): the update ends `Cancelled`, both
 /// fleets drain and stop, the record is forgotten.
 fn cancel(
     rec: &EndpointRecord,

@@ -179,7 +179,7 @@ impl Cause {
         }
     }
 
-    /// The `FailureReason` of an update rolled back for this cause (deployments.md §8).
+    /// The `FailureReason` of an update rolled back for this cause (docs/deployments.md#outcomes).
     pub fn failure_reason(&self) -> String {
         match self {
             Cause::Alarm { reason, .. } => {
@@ -197,7 +197,7 @@ impl Cause {
     }
 }
 
-/// How an update ended (deployments.md §8).
+/// How an update ended (docs/deployments.md#outcomes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Succeeded,
@@ -224,7 +224,7 @@ pub enum BeginError {
     /// refusal's message, which needs the ARN.
     #[error("endpoint status does not allow UpdateEndpoint: {0:?}")]
     Status(StatusRefusal),
-    /// A semantic rule of sagemaker-api.md §7; the message is the catalogue's.
+    /// A semantic rule of docs/sagemaker-api.md#updateendpoint-rules; the message is the catalogue's.
     #[error("{0}")]
     Invalid(String),
 }
@@ -261,8 +261,8 @@ impl Deployment {
     }
 }
 
-/// UpdateEndpoint accepted (deployments.md §2): applies the Retain rules, checks the semantic
-/// rules of sagemaker-api.md §7, plans, and returns the record to store in the same
+/// UpdateEndpoint accepted (docs/deployments.md#life-of-an-update): applies the Retain rules, checks the semantic
+/// rules of docs/sagemaker-api.md#updateendpoint-rules, plans, and returns the record to store in the same
 /// transaction: status `Updating`, `LastModifiedTime` = now, `FailureReason` cleared, the
 /// deployment attached. The first reconcile pass starts executing it.
 pub fn begin_update(

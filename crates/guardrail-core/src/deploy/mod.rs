@@ -1,8 +1,8 @@
 //! Deployments: everything that happens after UpdateEndpoint is accepted
-//! (`deployments.md`): blue/green with ALL_AT_ONCE / CANARY / LINEAR traffic shifting, bakes
+//! (docs/deployments.md): blue/green with ALL_AT_ONCE / CANARY / LINEAR traffic shifting, bakes
 //! and termination wait, rolling batches, alarm-driven rollback, timeouts, cancellation.
 //!
-//! * [`config`] — the domain `DeploymentConfig` and the semantic rules of sagemaker-api.md §7;
+//! * [`config`] — the domain `DeploymentConfig` and the semantic rules of docs/sagemaker-api.md#updateendpoint-rules;
 //! * [`plan`] — sizes and steps as data ([`plan::plan`], [`plan::n`]);
 //! * [`machine`] — the persisted [`Deployment`] and [`begin_update`];
 //! * [`reconcile`] — the transition function the lifecycle delegates to while a deployment is

@@ -1,4 +1,4 @@
-//! The plan of an update as data (deployments.md §3–§4): which share of every variant's
+//! The plan of an update as data (docs/deployments.md): which share of every variant's
 //! traffic the green (new) fleet holds after each step, how long each step bakes, and what the
 //! update waits and costs in total. Computed once at acceptance, stored with the deployment
 //! and shown to users.
@@ -9,7 +9,7 @@ use super::config::{
     CapacitySize, DeploymentConfig, FleetSizes, RollingPolicy, TrafficRouting, UpdatePolicy,
 };
 
-/// deployments.md §3, Guardrail's rule: instances for a size against a fleet of `total`.
+/// docs/deployments.md#sizes, Guardrail's rule: instances for a size against a fleet of `total`.
 pub fn n(size: CapacitySize, total: u32) -> u32 {
     match size {
         CapacitySize::InstanceCount(v) => v,
@@ -96,7 +96,7 @@ pub struct Plan {
     pub steps: Vec<PlanStep>,
     /// T (blue/green); 0 for rolling.
     pub termination_wait_s: u32,
-    /// Sum of all configured waits (deployments.md §4 table).
+    /// Sum of all configured waits (docs/deployments.md#plans table).
     pub total_wait_s: u64,
     /// The effective `MaximumExecutionTimeoutInSeconds`; `None` without a policy.
     pub max_timeout_s: Option<u32>,
@@ -170,7 +170,7 @@ fn steps(
         .collect()
 }
 
-/// deployments.md §4: the plan for `cfg` moving from `old` to `new` (counts after Retain).
+/// docs/deployments.md#plans: the plan for `cfg` moving from `old` to `new` (counts after Retain).
 pub fn plan(cfg: &DeploymentConfig, old: &FleetSizes, new: &FleetSizes) -> Plan {
     let both: u32 = old.variants.iter().map(|(_, c)| c).sum::<u32>()
         + new.variants.iter().map(|(_, c)| c).sum::<u32>();

@@ -1,4 +1,4 @@
-//! Routing tables during a deployment (deployments.md §5): per variant one group per fleet,
+//! Routing tables during a deployment (docs/deployments.md#traffic-and-capacity): per variant one group per fleet,
 //! green holding share *f* on its first `green_active` Ready instances and the old side
 //! `1 − f` on its first `old_active`. A fleet short of Ready capacity gets its share capped
 //! by `ready / required`; the remainder goes to the other side. Only Ready instances are

@@ -1,4 +1,4 @@
-//! The texts of a deployment: VariantStatus entries per phase (deployments.md §9 catalogue,
+//! The texts of a deployment: VariantStatus entries per phase (docs/deployments.md#describeendpoint-during-an-update catalogue,
 //! built from `crate::status`) and the lines of history entries.
 
 use super::engine::Pass;

@@ -1,5 +1,5 @@
 //! What users see of an endpoint and its deployment: DescribeEndpoint's variant summaries and
-//! `PendingDeploymentSummary` (deployments.md §9).
+//! `PendingDeploymentSummary` (docs/deployments.md#describeendpoint-during-an-update).
 
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +88,7 @@ fn ready(observed: &[ObservedInstance], fleet: u32, variant: &str) -> u32 {
     )
 }
 
-/// DescribeEndpoint's variants and pending summary (deployments.md §9). Outside deployments
+/// DescribeEndpoint's variants and pending summary (docs/deployments.md#describeendpoint-during-an-update). Outside deployments
 /// it is exactly what the single-fleet describe has always shown.
 pub fn describe(
     rec: &EndpointRecord,

@@ -1,5 +1,5 @@
-//! Wire-level rules of a `DeploymentConfig` that the model cannot express (sagemaker-api.md
-//! §7): mutual exclusions, sizes that belong to another routing type, members the model
+//! Wire-level rules of a `DeploymentConfig` that the model cannot express (docs/sagemaker-api.md
+//! docs/sagemaker-api.md#updateendpoint-rules): mutual exclusions, sizes that belong to another routing type, members the model
 //! leaves optional but Guardrail needs. Size and timing rules that depend on fleet sizes live
 //! in the core's deployment planner.
 
@@ -78,7 +78,7 @@ pub(crate) fn check_wire(dc: &DeploymentConfig) -> Result<(), Fail> {
 }
 
 /// Members the model leaves optional but SageMaker treats as required: checked with the
-/// model constraints (stage 1 of §7), before the endpoint is even looked up.
+/// model constraints (stage 1 of docs/sagemaker-api.md#updateendpoint-rules), before the endpoint is even looked up.
 pub(crate) fn check_required(dc: &DeploymentConfig) -> Result<(), Fail> {
     if let Some(arc) = &dc.auto_rollback_configuration {
         for (i, a) in arc.alarms.iter().flatten().enumerate() {

@@ -1,4 +1,4 @@
-//! UpdateEndpoint: validation in sagemaker-api.md §7's order, then one transaction that
+//! UpdateEndpoint: validation in docs/sagemaker-api.md#updateendpoint-rules's order, then one transaction that
 //! attaches the deployment (plan included) to the endpoint record. The controller runs it.
 
 use guardrail_api::error::messages;
@@ -70,7 +70,7 @@ pub(crate) async fn update(state: &AppState, input: UpdateEndpointInput) -> Repl
                 endpoint_instances: row.record.desired_instances(),
                 creates: false,
             })?;
-            // §7 checks alarm existence after the other semantic rules.
+            // docs/sagemaker-api.md#updateendpoint-rules checks alarm existence after the other semantic rules.
             alarms
                 .check_alarms_exist(|a| monitor.alarm_exists(a))
                 .map_err(invalid)?;
@@ -93,7 +93,7 @@ fn effective_config(
     extra: &serde_json::Value,
 ) -> Result<(Option<WireDeploymentConfig>, DeploymentConfig), Fail> {
     let retained = input.retain_deployment_config.unwrap_or(false);
-    // §7's table order: the config's own rules (e.g. both policies) before the Retain rule.
+    // docs/sagemaker-api.md#updateendpoint-rules's table order: the config's own rules (e.g. both policies) before the Retain rule.
     if let Some(dc) = &input.deployment_config {
         check_wire(dc)?;
     }

@@ -1,4 +1,4 @@
-//! The CloudWatch evaluation algorithm of `cloudwatch-api.md` §3 on one window of periods.
+//! The CloudWatch evaluation algorithm of docs/cloudwatch-api.md#alarm-evaluation on one window of periods.
 //!
 //! ```text
 //! real = datapoints present in the range (oldest → newest)

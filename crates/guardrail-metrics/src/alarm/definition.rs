@@ -210,7 +210,7 @@ impl AlarmDefinition {
         self.datapoints_to_alarm.unwrap_or(self.evaluation_periods)
     }
 
-    /// The checks of `cloudwatch-api.md` §2.1 that concern evaluation.
+    /// The checks of docs/cloudwatch-api.md#putmetricalarm that concern evaluation.
     pub fn validate(&self) -> Result<(), AlarmError> {
         let (n, m) = (self.evaluation_periods, self.datapoints_to_alarm());
         if self.period_s == 0 {

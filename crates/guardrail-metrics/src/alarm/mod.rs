@@ -1,4 +1,4 @@
-//! CloudWatch metric-alarm evaluation (`cloudwatch-api.md` §3): definitions, state, the
+//! CloudWatch metric-alarm evaluation (docs/cloudwatch-api.md#alarm-evaluation): definitions, state, the
 //! evaluation function and the history items it produces. Pure: `now` is an argument and the
 //! metric data comes from a [`DatapointSource`] (the [`crate::MetricStore`] is one).
 

@@ -1,4 +1,4 @@
-//! Table tests of the evaluation rules (`cloudwatch-api.md` §3), reason texts and history.
+//! Table tests of the evaluation rules (docs/cloudwatch-api.md#alarm-evaluation), reason texts and history.
 
 use super::*;
 use crate::{MetricId, Statistic, Unit};
@@ -115,14 +115,14 @@ macro_rules! vectors {
 }
 
 vectors! {
-    // N = M = 3 (reference §3, left table).
+    // N = M = 3 (reference docs/cloudwatch-api.md#alarm-evaluation, left table).
     vector_n3_m3_ok_gap_x_gap_x: 3, None, "0 - X - X" => [Ok, Ok, Ok, Ok];
     vector_n3_m3_ok_then_all_missing: 3, None, "0 - - - -" => [Ok, Ok, Ok, Ok];
     vector_n3_m3_all_missing: 3, None, "- - - - -" => [Insufficient, Keep, Alarm, Ok];
     vector_n3_m3_ok_x_x_gap_x: 3, None, "0 X X - X" => [Alarm, Alarm, Alarm, Alarm];
     vector_n3_m3_only_newest_breaching: 3, None, "- - - - X" => [Insufficient, Keep, Alarm, Ok];
     vector_n3_m3_only_oldest_breaching_premature_alarm: 3, None, "X - - - -" => [Alarm, Keep, Alarm, Ok];
-    // N = 3, M = 2 (reference §3, right table).
+    // N = 3, M = 2 (reference docs/cloudwatch-api.md#alarm-evaluation, right table).
     vector_n3_m2_ok_gap_x_gap_x: 3, Some(2), "0 - X - X" => [Alarm, Alarm, Alarm, Alarm];
     vector_n3_m2_ok_ok_x_ok_x: 3, Some(2), "0 0 X 0 X" => [Alarm, Alarm, Alarm, Alarm];
     vector_n3_m2_ok_gap_x_gap_gap: 3, Some(2), "0 - X - -" => [Ok, Ok, Alarm, Ok];

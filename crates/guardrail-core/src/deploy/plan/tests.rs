@@ -1,4 +1,4 @@
-//! Table tests of the planner, one per rule of deployments.md §3–§4.
+//! Table tests of the planner, one per rule of docs/deployments.md.
 
 use super::*;
 use crate::deploy::config::BlueGreenPolicy;

@@ -1,5 +1,5 @@
-//! Acceptance: the semantic rules and messages of sagemaker-api.md §7, the wire helpers, the
-//! Retain rules of deployments.md §12, and what `begin_update` stores.
+//! Acceptance: the semantic rules and messages of docs/sagemaker-api.md#updateendpoint-rules, the wire helpers, the
+//! Retain rules of docs/deployments.md#retain-flags, and what `begin_update` stores.
 
 use super::*;
 use CapacitySize::{CapacityPercent as Pct, InstanceCount as Count};

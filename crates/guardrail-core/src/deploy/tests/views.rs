@@ -1,4 +1,4 @@
-//! DescribeEndpoint during and outside deployments (deployments.md §9).
+//! DescribeEndpoint during and outside deployments (docs/deployments.md#describeendpoint-during-an-update).
 
 use super::*;
 use crate::lifecycle::CapacityChange;
