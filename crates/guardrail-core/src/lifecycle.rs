@@ -6,7 +6,7 @@
 //! record with what is observed and returns the next record, the actions that move reality
 //! towards it, and when it wants to look again. Every action is safe to repeat. While an
 //! UpdateEndpoint deployment is attached to the record, the pass belongs to [`crate::deploy`];
-//! both share the slot keeping of [`slots`].
+//! both share the slot keeping of `slots`.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,14 @@
-//! The request path: choose a target from the live snapshot and forward to it.
+//! The router: the live routing tables and the request path.
+//!
+//! Tables: one immutable snapshot per endpoint behind an `ArcSwap`. The controller replaces an
+//! endpoint's table with [`Router::publish`] (one atomic swap: a request keeps the snapshot it
+//! read, every later request sees the new one) and removes it with [`Router::unpublish`]; the
+//! deployment engine counts a traffic step only once its table is live (docs/deployments.md).
+//!
+//! Requests: choose a variant by weight (or `TargetVariant`) and an instance by least
+//! outstanding requests from the snapshot, forward over a pooled connection, retry once on
+//! another instance only when the connection was refused, and report every outcome to the
+//! observer (metrics).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

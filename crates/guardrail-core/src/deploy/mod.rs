@@ -2,12 +2,25 @@
 //! (docs/deployments.md): blue/green with ALL_AT_ONCE / CANARY / LINEAR traffic shifting, bakes
 //! and termination wait, rolling batches, alarm-driven rollback, timeouts, cancellation.
 //!
-//! * [`config`] — the domain `DeploymentConfig` and the semantic rules of docs/sagemaker-api.md#updateendpoint-rules;
+//! Accepting an update:
+//! * [`config`] — the domain `DeploymentConfig` and its semantic rules
+//!   (docs/sagemaker-api.md#updateendpoint-rules), the Retain flags;
 //! * [`plan`] — sizes and steps as data ([`plan::plan`], [`plan::n`]);
-//! * [`machine`] — the persisted [`Deployment`] and [`begin_update`];
-//! * [`reconcile`] — the transition function the lifecycle delegates to while a deployment is
-//!   attached to the endpoint record;
-//! * [`describe`] — DescribeEndpoint's view, with and without a deployment;
+//! * [`machine`] — the persisted [`Deployment`] (phases, outcome) and [`begin_update`].
+//!
+//! Running it, one level-triggered pass at a time ([`reconcile`], in `engine`):
+//! * `transitions` — each phase moves on only on new evidence (instances Ready, a routing
+//!   table live, a timer run out);
+//! * `layout` — what a phase wants of the fleets: slots to keep and refill, each variant's
+//!   traffic split, turned into launches, stops and a routing table;
+//! * `route` — the routing tables of a deployment, capped by Ready capacity;
+//! * [`alarms`] — whether a watched alarm trips the current window;
+//! * `outcomes` — failed instances, trips, timeouts, rollbacks (blue/green and in batches),
+//!   `UpdateRollbackFailed`, success.
+//!
+//! What users see:
+//! * `view` — DescribeEndpoint's variants and `PendingDeploymentSummary`;
+//! * `texts` — the status and history wording (built from [`crate::status`]);
 //! * [`events`] — the durable history ([`crate::lifecycle::Action::Record`]).
 //!
 //! Like the rest of the core this is pure: time, instances, alarms and the live routing table
