@@ -143,6 +143,14 @@ def factory(sm):
     f.cleanup()
 
 
+@pytest.fixture(scope="module")
+def module_factory(sm):
+    """A `Factory` shared by the tests of one module (for resources they only read)."""
+    f = Factory(sm)
+    yield f
+    f.cleanup()
+
+
 class ServerFactory:
     def __init__(self, base):
         self.base = base

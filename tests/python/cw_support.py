@@ -218,11 +218,31 @@ def history(cw, name: str, item_type: str | None = None, **kwargs: Any) -> list[
     return items
 
 
-def wait_state(cw, name: str, state: str, timeout: float) -> dict:
+def alarm(cw, name: str, *, composite: bool = False) -> dict:
+    """The one metric (or composite) alarm called `name`; fails unless DescribeAlarms returns exactly one."""
+    if composite:
+        got = cw.describe_alarms(AlarmNames=[name], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    else:
+        got = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert len(got) == 1, f"DescribeAlarms({name!r}) returned {len(got)} alarm(s)"
+    return got[0]
+
+
+def wait_alarm_state(cw, name: str, state: str, *, timeout: float = 10.0, composite: bool = False) -> dict:
+    """Poll DescribeAlarms until the alarm's StateValue is `state`."""
+    last: dict = {}
+
     def check():
-        a = describe_one(cw, name)
-        return a if a and a["StateValue"] == state else None
-    return wait_until(check, timeout, f"alarm {name} in {state} (now {alarm_state(cw, name)})")
+        nonlocal last
+        last = alarm(cw, name, composite=composite)
+        return last if last["StateValue"] == state else None
+
+    kind = "composite alarm" if composite else "alarm"
+    try:
+        return support.wait_until(check, timeout=timeout, interval=0.1, desc=f"{kind} {name} in {state}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; alarm is {last.get('StateValue')!r} "
+                             f"(reason {last.get('StateReason')!r})") from None
 
 
 class Publisher:
@@ -262,7 +282,3 @@ class Publisher:
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-
-
-def env_for_cli(tmp_path: Path) -> dict:
-    return support.cli_env(tmp_path)

@@ -51,6 +51,24 @@ def report(test: str, mode: str, **figures: Any) -> dict:
     return line
 
 
+class Reporter:
+    """Appends the test's figures to target/deploy-report.jsonl at the end, passed or not."""
+
+    def __init__(self, request, mode: str):
+        self.request, self.mode, self.figures, self.extra = request, mode, {}, {}
+        self.t0 = time.monotonic()
+
+    def __enter__(self) -> "Reporter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        first = (str(exc).splitlines() or [""])[0][:300] if exc is not None else ""
+        report(self.request.node.name, self.mode, **self.figures, **self.extra,
+               test_wall_time_s=round(time.monotonic() - self.t0, 2),
+               outcome="passed" if exc_type is None else f"failed: {first or exc_type.__name__}")
+        return False
+
+
 # --------------------------------------------------------------------------------------------
 # processes
 
@@ -388,6 +406,12 @@ def fleet_of(config_desc: dict) -> list[dict]:
     return out
 
 
+def fleets(sm, old_cfg: str, new_cfg: str) -> tuple[list[dict], list[dict]]:
+    """(old, new) fleets of two endpoint configs, as fleet_of() gives them."""
+    return (fleet_of(sm.describe_endpoint_config(EndpointConfigName=old_cfg)),
+            fleet_of(sm.describe_endpoint_config(EndpointConfigName=new_cfg)))
+
+
 def close(a: float, b: float, eps: float = 1e-6) -> bool:
     return abs(a - b) <= eps
 
@@ -419,8 +443,10 @@ class Deployment:
     old_pids: set[int] = field(default_factory=set)
     response: dict | None = None
 
+    load_class = Load   # RbDeployment drives an RbLoad instead
+
     def start(self, *, warmup: int = 30) -> "Deployment":
-        self.load = Load(self.rt, self.endpoint, threads=self.threads).start()
+        self.load = self.load_class(self.rt, self.endpoint, threads=self.threads).start()
         self.t_load = time.monotonic()
         warm = self.load.wait_successes(warmup, timeout=30)
         self.old_pids = {r.pid for r in warm if r.pid is not None}

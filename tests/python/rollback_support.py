@@ -4,8 +4,9 @@
   comparable with the server's timestamps on the same machine) and the error details
   (code, HTTP status, OriginalStatusCode, message) of every failed call.
 - `RbDeployment`: `deploy_support.Deployment` driven by an `RbLoad`.
-- Alarm helpers on a boto3 `cloudwatch` client: create a 1-second alarm, wait for a state,
-  force a state with SetAlarmState, read the newest "to ALARM" StateUpdate from the history.
+- Alarm helpers on a boto3 `cloudwatch` client: create a 1-second alarm, force a state with
+  SetAlarmState, read the newest "to ALARM" StateUpdate from the history (waiting for an alarm
+  state is `cw_support.wait_alarm_state`).
 - `parse_exposition()`: a small parser for Prometheus/OpenMetrics text.
 
 Everything polls with explicit deadlines; nothing sleeps to wait for a state.
@@ -23,7 +24,8 @@ from typing import Any, Iterable
 from botocore.exceptions import BotoCoreError, ClientError
 
 import support
-from deploy_support import Deployment, Load, Watcher, describe_failures
+from cw_support import history
+from deploy_support import Deployment, Load, describe_failures
 from support import error_parts, record_pid
 
 BLUE_ENV = {"LATENCY_MS": "2"}
@@ -102,22 +104,9 @@ def is_injected_model_500(r: RbRec) -> bool:
 
 
 class RbDeployment(Deployment):
-    """`Deployment` (same checks and figures) with an `RbLoad`."""
+    """`Deployment` (same start, checks and figures) with an `RbLoad`."""
 
-    def start(self, *, warmup: int = 30) -> "RbDeployment":
-        self.load = RbLoad(self.rt, self.endpoint, threads=self.threads).start()
-        self.t_load = time.monotonic()
-        warm = self.load.wait_successes(warmup, timeout=30)
-        self.old_pids = {r.pid for r in warm if r.pid is not None}
-        self.before = self.sm.describe_endpoint(EndpointName=self.endpoint)
-        assert self.before["EndpointStatus"] == "InService", self.before["EndpointStatus"]
-        self.t_accept0, self.wall_accept0 = time.monotonic(), time.time()
-        self.response = self.sm.update_endpoint(EndpointName=self.endpoint, EndpointConfigName=self.new_config,
-                                                **self.update_kwargs)
-        self.t_accept, self.wall_accept = time.monotonic(), time.time()
-        self.after_accept = self.sm.describe_endpoint(EndpointName=self.endpoint)
-        self.watcher = Watcher(self.sm, self.endpoint).start()
-        return self
+    load_class = RbLoad
 
     def wait_baking(self, *, min_share: float = 0.0, timeout: float = 30.0, desc: str = "a bake"):
         """The first snapshot with the pending variant `Baking` at green share ≥ min_share (> 0)."""
@@ -147,28 +136,6 @@ def put_alarm(cw, name: str, *, metric: str, dims: dict[str, str], namespace: st
     return name
 
 
-def alarm(cw, name: str) -> dict:
-    got = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    assert len(got) == 1, f"DescribeAlarms({name!r}) returned {len(got)} alarm(s)"
-    return got[0]
-
-
-def wait_alarm_state(cw, name: str, state: str, *, timeout: float = 10.0) -> dict:
-    """Poll DescribeAlarms until the alarm's StateValue is `state`."""
-    last: dict = {}
-
-    def check():
-        nonlocal last
-        last = alarm(cw, name)
-        return last if last["StateValue"] == state else None
-
-    try:
-        return support.wait_until(check, timeout=timeout, interval=0.1, desc=f"alarm {name} in {state}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; alarm is {last.get('StateValue')!r} "
-                             f"(reason {last.get('StateReason')!r})") from None
-
-
 def set_alarm(cw, name: str, state: str = "ALARM", reason: str = "forced by test") -> tuple[float, float]:
     """SetAlarmState; returns the wall-clock (time.time()) before sending and after the answer."""
     w0 = time.time()
@@ -178,16 +145,7 @@ def set_alarm(cw, name: str, state: str = "ALARM", reason: str = "forced by test
 
 def state_updates(cw, name: str) -> list[dict]:
     """Every StateUpdate history item of the alarm, newest first (following NextToken)."""
-    items: list[dict] = []
-    kwargs: dict[str, Any] = {"AlarmName": name, "HistoryItemType": "StateUpdate"}
-    for _ in range(20):
-        page = cw.describe_alarm_history(**kwargs)
-        items.extend(page["AlarmHistoryItems"])
-        token = page.get("NextToken")
-        if not token:
-            break
-        kwargs["NextToken"] = token
-    return sorted(items, key=lambda i: i["Timestamp"], reverse=True)
+    return sorted(history(cw, name, "StateUpdate"), key=lambda i: i["Timestamp"], reverse=True)
 
 
 def new_state(item: dict) -> str | None:
@@ -300,27 +258,3 @@ def sample_value(samples, name: str, **labels: str) -> float | None:
     """Sum of the samples named `name` whose labels include `labels` (None if there is none)."""
     vals = [v for n, lab, v in samples if n == name and all(lab.get(k) == x for k, x in labels.items())]
     return sum(vals) if vals else None
-
-
-# --------------------------------------------------------------------------------------------
-# reporting
-
-
-class Reporter:
-    """Appends the test's figures to target/deploy-report.jsonl at the end, passed or not."""
-
-    def __init__(self, request, mode: str):
-        self.request, self.mode, self.figures, self.extra = request, mode, {}, {}
-        self.t0 = time.monotonic()
-
-    def __enter__(self) -> "Reporter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        from deploy_support import report
-
-        first = (str(exc).splitlines() or [""])[0][:300] if exc is not None else ""
-        report(self.request.node.name, self.mode, **self.figures, **self.extra,
-               test_wall_time_s=round(time.monotonic() - self.t0, 2),
-               outcome="passed" if exc_type is None else f"failed: {first or exc_type.__name__}")
-        return False

@@ -12,9 +12,11 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -655,6 +657,18 @@ def all_config_names(sm) -> set[str]:
 
 def all_endpoint_names(sm) -> set[str]:
     return set(list_all(sm, "list_endpoints", "Endpoints", "EndpointName"))
+
+
+def aws_executable() -> str:
+    """The AWS CLI next to this interpreter (the venv's), else the one on PATH."""
+    candidate = Path(sys.executable).parent / "aws"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("aws")
+    if not found:
+        pytest.fail("the `aws` CLI is not installed (pip install -r tests/python/requirements.txt)",
+                    pytrace=False)
+    return found
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,7 +24,7 @@ from botocore.credentials import Credentials
 
 import support
 from cw_support import PROTOCOLS, protocol_data_dir
-from support import REGION, Factory, GuardrailServer, expect_error, invoke
+from support import REGION, Factory, GuardrailServer, aws_executable, expect_error, invoke
 
 KEY = "AKIDGUARDRAILPY"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -190,17 +188,6 @@ def test_metrics_needs_the_bearer_token(auth_server):
         assert resp.status == 200
         assert "# EOF" in resp.read().decode()
     assert support.http_get_status(auth_server.url + "/healthz") == 200
-
-
-def aws_executable() -> str:
-    candidate = Path(sys.executable).parent / "aws"
-    if candidate.is_file():
-        return str(candidate)
-    found = shutil.which("aws")
-    if not found:
-        pytest.fail("the `aws` CLI is not installed (pip install -r tests/python/requirements.txt)",
-                    pytrace=False)
-    return found
 
 
 def _cli(srv: GuardrailServer, tmp_path: Path, key: str, secret: str, *args: str) -> subprocess.CompletedProcess:

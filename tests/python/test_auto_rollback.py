@@ -29,8 +29,6 @@ from rollback_support import (
     BLUE_ENV,
     GREEN_ENV,
     RbDeployment,
-    Reporter,
-    alarm,
     assert_rolled_back,
     assert_v1_after,
     is_injected_model_500,
@@ -41,10 +39,10 @@ from rollback_support import (
     state_updates,
     to_alarm_items,
     utc,
-    wait_alarm_state,
     wait_to_alarm_item,
 )
-from deploy_support import fleet_of
+from cw_support import alarm, wait_alarm_state
+from deploy_support import Reporter, fleets
 from support import _NO_PROXY_OPENER, Factory, unique, variant, wait_until
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -65,11 +63,6 @@ def make_endpoint(f: Factory, *, count: int, env=None) -> tuple[str, str]:
 def make_config(f: Factory, *, count: int, env=None) -> str:
     model = f.model(image="model:v2", env={**GREEN_ENV, **(env or {})})
     return f.config(variants=[variant(model, count=count)])
-
-
-def fleets(sm, old_cfg: str, new_cfg: str) -> tuple[list[dict], list[dict]]:
-    return (fleet_of(sm.describe_endpoint_config(EndpointConfigName=old_cfg)),
-            fleet_of(sm.describe_endpoint_config(EndpointConfigName=new_cfg)))
 
 
 def variant_dims(ep: str, config: str | None = None) -> dict[str, str]:

@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import support
-from support import ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, Factory, endpoint_arn, record_pid, unique
-
-
-def aws_executable() -> str:
-    candidate = Path(sys.executable).parent / "aws"
-    if candidate.is_file():
-        return str(candidate)
-    found = shutil.which("aws")
-    if not found:
-        pytest.fail("the `aws` CLI is not installed (pip install -r tests/python/requirements.txt)",
-                    pytrace=False)
-    return found
-
-
-def cli_env(tmp_path: Path, **extra: str) -> dict:
-    return support.cli_env(tmp_path, **extra)
+from support import (ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, Factory, aws_executable, cli_env, endpoint_arn,
+                     record_pid, unique)
 
 
 def run_aws(args: list[str], env: dict, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ from cw_support import (
     history,
     now_utc,
     uid,
-    wait_state,
+    wait_alarm_state,
 )
 from support import ACCOUNT, REGION, assert_recent
 
@@ -569,11 +569,11 @@ def test_alarm_fires_from_published_data_and_recovers(cloudwatch):
         EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=2.0,
         ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching"))
     # no data, notBreaching: evaluated at once to OK
-    wait_state(cloudwatch, name, "OK", timeout=5)
+    wait_alarm_state(cloudwatch, name, "OK", timeout=5)
 
     # ~10 datums of 1.0 a second (at least 2 even on a loaded machine): each 1-s Sum ≥ 2 breaches
     with Publisher(cloudwatch, ns, "Errors", value=1.0, dimensions=dims, interval=0.1) as pub:
-        fired = wait_state(cloudwatch, name, "ALARM", timeout=12)
+        fired = wait_alarm_state(cloudwatch, name, "ALARM", timeout=12)
         pub.stop()
     assert pub.sent >= 5
     assert fired["StateReason"].startswith("Threshold Crossed: 2 out of the last "), fired["StateReason"]
@@ -599,7 +599,7 @@ def test_alarm_fires_from_published_data_and_recovers(cloudwatch):
         assert p["timestamp"].endswith(".000+0000"), p
 
     # no more data: notBreaching → OK again
-    ok = wait_state(cloudwatch, name, "OK", timeout=10)
+    ok = wait_alarm_state(cloudwatch, name, "OK", timeout=10)
     assert ok["StateReason"].startswith("Threshold Crossed"), ok["StateReason"]
     summaries = [i["HistorySummary"] for i in history(cloudwatch, name, "StateUpdate")]
     assert summaries[0] == "Alarm updated from ALARM to OK"
@@ -609,11 +609,11 @@ def test_set_alarm_state_on_one_second_alarm_reverts_by_evaluation(cloudwatch):
     name = uid("Blip")
     cloudwatch.put_metric_alarm(**alarm_args(name, Namespace="Guardrail/" + uid("Quiet"), Period=1,
                                              TreatMissingData="notBreaching"))
-    wait_state(cloudwatch, name, "OK", timeout=5)
+    wait_alarm_state(cloudwatch, name, "OK", timeout=5)
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="forced blip")
     set_at = time.monotonic()
     assert alarm_state(cloudwatch, name) == "ALARM"
-    wait_state(cloudwatch, name, "OK", timeout=4)
+    wait_alarm_state(cloudwatch, name, "OK", timeout=4)
     held = time.monotonic() - set_at
     assert held >= 0.5, f"the override must hold about one period, reverted after {held:.2f}s"
     summaries = [i["HistorySummary"] for i in history(cloudwatch, name, "StateUpdate")]
@@ -654,7 +654,7 @@ def test_data_published_before_the_alarm_counts(cloudwatch):
     cloudwatch.put_metric_alarm(**alarm_args(name, Namespace=ns, MetricName="Latency", Dimensions=[],
                                              Statistic="Maximum", Period=60, Threshold=5.0))
     # evaluated at once on PutMetricAlarm: the previous complete minute holds 10.0
-    a = wait_state(cloudwatch, name, "ALARM", timeout=3)
+    a = wait_alarm_state(cloudwatch, name, "ALARM", timeout=3)
     stamp = prev_minute.strftime("%d/%m/%y %H:%M:%S")
     assert a["StateReason"] == (
         f"Threshold Crossed: 1 datapoint [10.0 ({stamp})] was greater than or equal to the threshold (5.0).")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,14 +23,13 @@ from cw_support import (
     alarm_args,
     cw_client,
     describe_one,
-    env_for_cli,
     expect_cw_error,
     floor_time,
     history,
     now_utc,
     uid,
 )
-from support import ACCOUNT, REGION, assert_recent
+from support import ACCOUNT, REGION, assert_recent, aws_executable, cli_env
 
 RESPONSE_CONTENT_TYPE = {"json": "application/x-amz-json-1.0", "query": "text/xml", "cbor": "application/cbor"}
 
@@ -362,8 +360,7 @@ def cloudwatch_names(server, name: str) -> list[str]:
 
 
 def aws(args: list[str], env: dict, cwd: Path, url: str, check: bool = True) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / "aws"
-    proc = subprocess.run([str(exe), *args, "--endpoint-url", url, "--region", REGION, "--output", "json"],
+    proc = subprocess.run([aws_executable(), *args, "--endpoint-url", url, "--region", REGION, "--output", "json"],
                           env=env, cwd=str(cwd), capture_output=True, text=True, timeout=60)
     if check:
         assert proc.returncode == 0, f"aws {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}"
@@ -371,7 +368,7 @@ def aws(args: list[str], env: dict, cwd: Path, url: str, check: bool = True) -> 
 
 
 def test_aws_cli_alarm_calls(server, tmp_path, cloudwatch):
-    env = env_for_cli(tmp_path)
+    env = cli_env(tmp_path)
     name = uid("Cli-Alarm")
     aws(["cloudwatch", "put-metric-alarm", "--alarm-name", name, "--namespace", "AWS/SageMaker",
          "--metric-name", "Invocation5XXErrors", "--dimensions", "Name=EndpointName,Value=ep",

@@ -10,34 +10,10 @@ import time
 
 import pytest
 
-from cw_support import expect_cw_error, uid
-from rollback_support import (
-    RbDeployment,
-    assert_rolled_back,
-    put_alarm,
-    set_alarm,
-    wait_alarm_state,
-)
-from support import unique, wait_until
+from cw_support import alarm, expect_cw_error, uid, wait_alarm_state
+from rollback_support import RbDeployment, assert_rolled_back, put_alarm, set_alarm
+from support import unique
 from test_auto_rollback import auto_rollback, make_config, make_endpoint, variant_dims
-
-
-def composite(cw, name: str) -> dict:
-    got = cw.describe_alarms(AlarmNames=[name], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
-    assert len(got) == 1, got
-    return got[0]
-
-
-def wait_composite(cw, name: str, state: str, timeout: float = 10.0) -> dict:
-    last: dict = {}
-
-    def check():
-        last.update(composite(cw, name))
-        return last if last["StateValue"] == state else None
-    try:
-        return wait_until(check, timeout=timeout, interval=0.1, desc=f"composite {name} in {state}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {last.get('StateValue')} ({last.get('StateReason')})") from None
 
 
 def composite_history(cw, name: str) -> list[dict]:
@@ -57,7 +33,7 @@ def test_composite_or_follows_its_children(cloudwatch):
     a, b, c = child(cloudwatch, uid("a")), child(cloudwatch, uid("b")), uid("comp")
     cloudwatch.put_composite_alarm(AlarmName=c, AlarmRule=f'ALARM("{a}") OR ALARM({b})',
                                    AlarmDescription="either child")
-    got = wait_composite(cloudwatch, c, "OK")
+    got = wait_alarm_state(cloudwatch, c, "OK", composite=True)
     assert got["AlarmRule"] == f'ALARM("{a}") OR ALARM({b})'
     assert got["AlarmArn"].endswith(f":alarm:{c}")
     # metric alarms only, unless AlarmTypes asks for composites (CloudWatch's default)
@@ -68,25 +44,25 @@ def test_composite_or_follows_its_children(cloudwatch):
     assert [m["AlarmName"] for m in both["CompositeAlarms"]] == [c]
 
     set_alarm(cloudwatch, b, "ALARM")
-    got = wait_composite(cloudwatch, c, "ALARM", timeout=5)
+    got = wait_alarm_state(cloudwatch, c, "ALARM", timeout=5, composite=True)
     assert got["StateReason"].startswith(f"{b} transitioned to ALARM at "), got["StateReason"]
     assert json.loads(got["StateReasonData"])["triggeringAlarms"][0]["name"] == b
     items = composite_history(cloudwatch, c)
     assert items[0]["HistorySummary"] == "Alarm updated from OK to ALARM"
     assert items[0]["AlarmType"] == "CompositeAlarm"
     set_alarm(cloudwatch, b, "OK")
-    wait_composite(cloudwatch, c, "OK", timeout=5)
+    wait_alarm_state(cloudwatch, c, "OK", timeout=5, composite=True)
     set_alarm(cloudwatch, a, "ALARM")
-    wait_composite(cloudwatch, c, "ALARM", timeout=5)
+    wait_alarm_state(cloudwatch, c, "ALARM", timeout=5, composite=True)
 
     # SetAlarmState on the composite itself holds until a child changes
     set_alarm(cloudwatch, c, "OK")
-    assert composite(cloudwatch, c)["StateValue"] == "OK"
+    assert alarm(cloudwatch, c, composite=True)["StateValue"] == "OK"
     time.sleep(1.5)
-    assert composite(cloudwatch, c)["StateValue"] == "OK", "the forced state holds"
+    assert alarm(cloudwatch, c, composite=True)["StateValue"] == "OK", "the forced state holds"
     set_alarm(cloudwatch, a, "OK")
     set_alarm(cloudwatch, a, "ALARM")
-    wait_composite(cloudwatch, c, "ALARM", timeout=5)
+    wait_alarm_state(cloudwatch, c, "ALARM", timeout=5, composite=True)
 
     cloudwatch.delete_alarms(AlarmNames=[c, a, b])
     assert cloudwatch.describe_alarms(AlarmNames=[c], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"] == []
@@ -97,14 +73,14 @@ def test_composite_and_not_and_nesting(cloudwatch):
     c1, c2 = uid("and-not"), uid("nested")
     cloudwatch.put_composite_alarm(AlarmName=c1, AlarmRule=f"ALARM({a}) AND NOT ALARM({b})")
     cloudwatch.put_composite_alarm(AlarmName=c2, AlarmRule=f"ALARM({c1}) OR (TRUE AND FALSE)")
-    wait_composite(cloudwatch, c1, "OK")
-    wait_composite(cloudwatch, c2, "OK")
+    wait_alarm_state(cloudwatch, c1, "OK", composite=True)
+    wait_alarm_state(cloudwatch, c2, "OK", composite=True)
     set_alarm(cloudwatch, a, "ALARM")
-    wait_composite(cloudwatch, c1, "ALARM", timeout=5)
-    wait_composite(cloudwatch, c2, "ALARM", timeout=5)
+    wait_alarm_state(cloudwatch, c1, "ALARM", timeout=5, composite=True)
+    wait_alarm_state(cloudwatch, c2, "ALARM", timeout=5, composite=True)
     set_alarm(cloudwatch, b, "ALARM")
-    wait_composite(cloudwatch, c1, "OK", timeout=5)
-    wait_composite(cloudwatch, c2, "OK", timeout=5)
+    wait_alarm_state(cloudwatch, c1, "OK", timeout=5, composite=True)
+    wait_alarm_state(cloudwatch, c2, "OK", timeout=5, composite=True)
     # a rule naming an alarm that does not exist, a cycle, a bad rule
     ghost = uid("ghost")
     expect_cw_error(cloudwatch.put_composite_alarm, "ValidationError",
@@ -196,6 +172,6 @@ def test_composite_alarm_rolls_back_canary(sm, rt, cloudwatch, factory):
         wait_alarm_state(cloudwatch, m, "OK")
         c = unique("rb-comp")
         cloudwatch.put_composite_alarm(AlarmName=c, AlarmRule=f"ALARM({m}) OR FALSE")
-        wait_composite(cloudwatch, c, "OK")
+        wait_alarm_state(cloudwatch, c, "OK", composite=True)
         return c
     canary_rollback(sm, rt, cloudwatch, factory, watched)

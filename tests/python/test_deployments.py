@@ -27,11 +27,12 @@ import pytest
 
 from deploy_support import (
     Deployment,
+    Reporter,
     describe_failures,
     fleet_of,
+    fleets,
     match_any,
     model_server_children,
-    report,
 )
 from support import (
     Factory,
@@ -69,11 +70,6 @@ def make_config(f: Factory, *, count: int, names=("AllTraffic",), image="model:v
     return f.config(variants=[variant(model, n, count=count, startup_timeout=startup_timeout) for n in names])
 
 
-def fleets(sm, old_cfg: str, new_cfg: str) -> tuple[list[dict], list[dict]]:
-    return (fleet_of(sm.describe_endpoint_config(EndpointConfigName=old_cfg)),
-            fleet_of(sm.describe_endpoint_config(EndpointConfigName=new_cfg)))
-
-
 def check_messages(dep: Deployment, allowed: dict[str, list[str]], required: list[tuple[str, str]]) -> None:
     """Pending VariantStatus messages: every message of a status listed in `allowed` matches one
     of its patterns; each (status, pattern) in `required` was seen."""
@@ -94,23 +90,6 @@ def run_and_report(request, dep: Deployment, *, timeout: float) -> dict:
     finally:
         dep.abort()
     return dep.figures()
-
-
-class Reporter:
-    """Reports the figures at the end of the test, passed or not."""
-
-    def __init__(self, request, mode: str):
-        self.request, self.mode, self.figures, self.extra = request, mode, {}, {}
-        self.t0 = time.monotonic()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        report(self.request.node.name, self.mode, **self.figures, **self.extra,
-               test_wall_time_s=round(time.monotonic() - self.t0, 2),
-               outcome="passed" if exc_type is None else f"failed: {str(exc).splitlines()[0][:300] if str(exc) else exc_type.__name__}")
-        return False
 
 
 def standard_mode(request, sm, rt, factory, *, mode: str, dc: dict | None, old_count: int = 4,

@@ -13,7 +13,6 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 
 from support import (
     ACCOUNT,
-    Factory,
     REGION,
     error_parts,
     expect_error,
@@ -27,13 +26,6 @@ from support import (
 )
 
 SIX_MIB = 6 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def module_factory(sm):
-    f = Factory(sm)
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,8 @@ from real_model_support import (
     say,
     wait_status,
 )
-from rollback_support import ROLLED_BACK_PREFIX, put_alarm, wait_alarm_state, wait_to_alarm_item
+from cw_support import wait_alarm_state
+from rollback_support import ROLLED_BACK_PREFIX, put_alarm, wait_to_alarm_item
 
 BUCKET = "guardrail-real-model"
 INSTANCE_TYPE = "ml.m5.large"

@@ -135,13 +135,6 @@ def rejected(sm, ep: str, config: str, *, client=None, message: str | None = Non
 
 
 @pytest.fixture(scope="module")
-def mfactory(sm):
-    f = Factory(sm)
-    yield f
-    f.cleanup()
-
-
-@pytest.fixture(scope="module")
 def _base_holder():
     return SimpleNamespace(ep=None, cfg=None, model=None)
 
@@ -158,23 +151,23 @@ def _pristine(sm, h) -> bool:
 
 
 @pytest.fixture
-def base(sm, mfactory, _base_holder):
+def base(sm, module_factory, _base_holder):
     """A shared InService endpoint: variant AllTraffic (model v1, 1 instance), created with
     BASE_DC. Replaced if an earlier test left it changed (e.g. a rule was wrongly accepted)."""
     h = _base_holder
     if not _pristine(sm, h):
-        h.model = mfactory.model(image="model:v1")
-        h.cfg = mfactory.config(variants=[variant(h.model, "AllTraffic", count=1)])
-        h.ep = mfactory.endpoint(config=h.cfg, DeploymentConfig=BASE_DC)
+        h.model = module_factory.model(image="model:v1")
+        h.cfg = module_factory.config(variants=[variant(h.model, "AllTraffic", count=1)])
+        h.ep = module_factory.endpoint(config=h.cfg, DeploymentConfig=BASE_DC)
     return h
 
 
 @pytest.fixture(scope="module")
-def two_variant(sm, mfactory):
+def two_variant(sm, module_factory):
     """An InService endpoint with VariantA (v1) and VariantB (v2), one instance each."""
-    ma, mb = mfactory.model(image="model:v1"), mfactory.model(image="model:v2")
-    cfg = mfactory.config(variants=[variant(ma, "VariantA"), variant(mb, "VariantB")])
-    ep = mfactory.endpoint(config=cfg)
+    ma, mb = module_factory.model(image="model:v1"), module_factory.model(image="model:v2")
+    cfg = module_factory.config(variants=[variant(ma, "VariantA"), variant(mb, "VariantB")])
+    ep = module_factory.endpoint(config=cfg)
     return SimpleNamespace(ep=ep, cfg=cfg, models=(ma, mb))
 
 
@@ -187,56 +180,56 @@ def new_config(f: Factory, *names_counts: tuple[str, int], image: str = "model:v
 # --- stage 1: model constraints ---------------------------------------------------------------
 
 
-def test_wait_interval_over_max(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_wait_interval_over_max(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message=constraint_msg("4000", f"{TRC}.waitIntervalInSeconds",
                                     "Member must have value less than or equal to 3600"),
              DeploymentConfig=blue_green("ALL_AT_ONCE", 4000))
 
 
-def test_termination_wait_over_max(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_termination_wait_over_max(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message=constraint_msg("3601", f"{BG}.terminationWaitInSeconds",
                                     "Member must have value less than or equal to 3600"),
              DeploymentConfig=blue_green("ALL_AT_ONCE", 0, termination=3601))
 
 
-def test_max_execution_timeout_over_max(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_max_execution_timeout_over_max(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message=constraint_msg("28801", f"{BG}.maximumExecutionTimeoutInSeconds",
                                     "Member must have value less than or equal to 28800"),
              DeploymentConfig=blue_green("ALL_AT_ONCE", 0, timeout=28801))
 
 
-def test_max_execution_timeout_under_min_server_side(sm, sm_novalidate, mfactory, base):
-    cfg = new_config(mfactory)
+def test_max_execution_timeout_under_min_server_side(sm, sm_novalidate, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg, client=sm_novalidate,
              message=constraint_msg("100", f"{BG}.maximumExecutionTimeoutInSeconds",
                                     "Member must have value greater than or equal to 600"),
              DeploymentConfig=blue_green("ALL_AT_ONCE", 0, timeout=100))
 
 
-def test_rolling_wait_interval_over_max(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_rolling_wait_interval_over_max(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message=constraint_msg("3601", f"{RP}.waitIntervalInSeconds",
                                     "Member must have value less than or equal to 3600"),
              DeploymentConfig=rolling(ic(1), 3601))
 
 
-def test_rolling_timeout_over_max(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_rolling_timeout_over_max(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message=constraint_msg("30000", f"{RP}.maximumExecutionTimeoutInSeconds",
                                     "Member must have value less than or equal to 28800"),
              DeploymentConfig=rolling(ic(1), 0, timeout=30000))
 
 
-def test_two_range_violations_counted(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_two_range_violations_counted(sm, module_factory, base):
+    cfg = new_config(module_factory)
     before = state(sm, base.ep)
     exc = expect_error(sm.update_endpoint, "ValidationException", prefix="2 validation errors detected: ",
                        EndpointName=base.ep, EndpointConfigName=cfg,
@@ -251,8 +244,8 @@ def test_two_range_violations_counted(sm, mfactory, base):
     assert state(sm, base.ep) == before
 
 
-def test_wait_interval_missing_server_side(sm, sm_novalidate, mfactory, base):
-    cfg = new_config(mfactory)
+def test_wait_interval_missing_server_side(sm, sm_novalidate, module_factory, base):
+    cfg = new_config(module_factory)
     dc = blue_green("ALL_AT_ONCE", 0)
     del dc["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["WaitIntervalInSeconds"]
     rejected(sm, base.ep, cfg, client=sm_novalidate,
@@ -260,17 +253,17 @@ def test_wait_interval_missing_server_side(sm, sm_novalidate, mfactory, base):
              DeploymentConfig=dc)
 
 
-def test_traffic_routing_type_enum(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_traffic_routing_type_enum(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message=constraint_msg("'BLUE'", f"{TRC}.type",
                                     "Member must satisfy enum value set: [ALL_AT_ONCE, CANARY, LINEAR]"),
              DeploymentConfig=blue_green("BLUE", 0))
 
 
-def test_capacity_percentage_misspelling_rejected(sm, mfactory, base):
+def test_capacity_percentage_misspelling_rejected(sm, module_factory, base):
     # AWS's rolling guide spells it CAPACITY_PERCENTAGE; the enum value is CAPACITY_PERCENT.
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     before = state(sm, base.ep)
     exc = expect_error(sm.update_endpoint, "ValidationException",
                        prefix=f"1 validation error detected: Value 'CAPACITY_PERCENTAGE' at '{TRC}.canarySize.type' "
@@ -281,8 +274,8 @@ def test_capacity_percentage_misspelling_rejected(sm, mfactory, base):
     assert state(sm, base.ep) == before
 
 
-def test_rolling_batch_type_enum(sm, mfactory, base):
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+def test_rolling_batch_type_enum(sm, module_factory, base):
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     before = state(sm, base.ep)
     exc = expect_error(sm.update_endpoint, "ValidationException",
                        prefix=f"1 validation error detected: Value 'PERCENT' at '{RP}.maximumBatchSize.type' "
@@ -293,17 +286,17 @@ def test_rolling_batch_type_enum(sm, mfactory, base):
     assert state(sm, base.ep) == before
 
 
-def test_capacity_value_zero_server_side(sm, sm_novalidate, mfactory, base):
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+def test_capacity_value_zero_server_side(sm, sm_novalidate, module_factory, base):
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, client=sm_novalidate,
              message=constraint_msg("0", f"{TRC}.canarySize.value",
                                     "Member must have value greater than or equal to 1"),
              DeploymentConfig=blue_green("CANARY", 0, canary=ic(0)))
 
 
-def test_alarm_without_name(sm, mfactory, base):
+def test_alarm_without_name(sm, module_factory, base):
     # AlarmName is not required in the model: botocore sends [{}]; the server must reject it.
-    cfg = new_config(mfactory)
+    cfg = new_config(module_factory)
     dc = blue_green("ALL_AT_ONCE", 0)
     dc["AutoRollbackConfiguration"] = {"Alarms": [{}]}
     rejected(sm, base.ep, cfg,
@@ -311,8 +304,8 @@ def test_alarm_without_name(sm, mfactory, base):
              DeploymentConfig=dc)
 
 
-def test_alarm_without_name_second_item(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_alarm_without_name_second_item(sm, module_factory, base):
+    cfg = new_config(module_factory)
     dc = blue_green("ALL_AT_ONCE", 0)
     dc["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": unique("alarm")}, {}]}
     rejected(sm, base.ep, cfg,
@@ -320,16 +313,16 @@ def test_alarm_without_name_second_item(sm, mfactory, base):
              DeploymentConfig=dc)
 
 
-def test_alarm_name_blank(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_alarm_name_blank(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message=constraint_msg("'   '", f"{ALARMS}.1.member.alarmName",
                                     "Member must satisfy regular expression pattern: (?!\\s*$).+"),
              DeploymentConfig=blue_green("ALL_AT_ONCE", 0, alarms=["   "]))
 
 
-def test_alarm_name_too_long(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_alarm_name_too_long(sm, module_factory, base):
+    cfg = new_config(module_factory)
     name = "a" * 256
     rejected(sm, base.ep, cfg,
              message=constraint_msg(f"'{name}'", f"{ALARMS}.1.member.alarmName",
@@ -337,8 +330,8 @@ def test_alarm_name_too_long(sm, mfactory, base):
              DeploymentConfig=blue_green("ALL_AT_ONCE", 0, alarms=[name]))
 
 
-def test_alarms_empty_list_server_side(sm, sm_novalidate, mfactory, base):
-    cfg = new_config(mfactory)
+def test_alarms_empty_list_server_side(sm, sm_novalidate, module_factory, base):
+    cfg = new_config(module_factory)
     dc = blue_green("ALL_AT_ONCE", 0)
     dc["AutoRollbackConfiguration"] = {"Alarms": []}
     rejected(sm, base.ep, cfg, client=sm_novalidate, DeploymentConfig=dc,
@@ -347,16 +340,16 @@ def test_alarms_empty_list_server_side(sm, sm_novalidate, mfactory, base):
                        "Member must have length greater than or equal to 1"])
 
 
-def test_too_many_alarms(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_too_many_alarms(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg, DeploymentConfig=blue_green("ALL_AT_ONCE", 0, alarms=[f"a{i}" for i in range(11)]),
              prefix="1 validation error detected: ",
              contains=[f"at '{ALARMS}' failed to satisfy constraint: ",
                        "Member must have length less than or equal to 10"])
 
 
-def test_exclude_retained_property_enum(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_exclude_retained_property_enum(sm, module_factory, base):
+    cfg = new_config(module_factory)
     before = state(sm, base.ep)
     exc = expect_error(sm.update_endpoint, "ValidationException",
                        prefix="1 validation error detected: Value 'Weight' at "
@@ -368,8 +361,8 @@ def test_exclude_retained_property_enum(sm, mfactory, base):
     assert state(sm, base.ep) == before
 
 
-def test_exclude_retained_too_many(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_exclude_retained_too_many(sm, module_factory, base):
+    cfg = new_config(module_factory)
     props = [{"VariantPropertyType": p} for p in
              ("DesiredInstanceCount", "DesiredWeight", "DataCaptureConfig", "DesiredWeight")]
     before = state(sm, base.ep)
@@ -382,8 +375,8 @@ def test_exclude_retained_too_many(sm, mfactory, base):
 
 
 @pytest.mark.parametrize("bad", ["bad_name!", ""])
-def test_endpoint_name_pattern(sm, mfactory, bad):
-    cfg = new_config(mfactory)
+def test_endpoint_name_pattern(sm, module_factory, bad):
+    cfg = new_config(module_factory)
     expect_error(sm.update_endpoint, "ValidationException",
                  message=constraint_msg(f"'{bad}'", "endpointName",
                                         f"Member must satisfy regular expression pattern: {NAME_PATTERN}"),
@@ -407,8 +400,8 @@ def test_config_name_missing_server_side(sm, sm_novalidate, base):
 # --- stage 2: existence -----------------------------------------------------------------------
 
 
-def test_missing_endpoint(sm, mfactory):
-    cfg = new_config(mfactory)
+def test_missing_endpoint(sm, module_factory):
+    cfg = new_config(module_factory)
     ep = unique("No-Such-Ep")
     expect_error(sm.update_endpoint, "ValidationException", message=msg_no_endpoint(ep),
                  EndpointName=ep, EndpointConfigName=cfg)
@@ -419,17 +412,17 @@ def test_missing_config(sm, base):
     rejected(sm, base.ep, cfg, message=msg_no_config(cfg))
 
 
-def test_missing_model(sm, mfactory, base):
-    model = mfactory.model(image="model:v2")
-    cfg = mfactory.config(variants=[variant(model, "AllTraffic")])
+def test_missing_model(sm, module_factory, base):
+    model = module_factory.model(image="model:v2")
+    cfg = module_factory.config(variants=[variant(model, "AllTraffic")])
     sm.delete_model(ModelName=model)
     rejected(sm, base.ep, cfg, message=msg_no_model(model))
 
 
-def test_missing_second_model(sm, mfactory, two_variant):
+def test_missing_second_model(sm, module_factory, two_variant):
     # every model of the config must exist, not just the first
-    ma, mb = mfactory.model(image="model:v1"), mfactory.model(image="model:v2")
-    cfg = mfactory.config(variants=[variant(ma, "VariantA"), variant(mb, "VariantB")])
+    ma, mb = module_factory.model(image="model:v1"), module_factory.model(image="model:v2")
+    cfg = module_factory.config(variants=[variant(ma, "VariantA"), variant(mb, "VariantB")])
     sm.delete_model(ModelName=mb)
     rejected(sm, two_variant.ep, cfg, message=msg_no_model(mb))
 
@@ -464,7 +457,7 @@ def test_alarm_without_name_before_existence(sm):
 
 
 @pytest.mark.parametrize("dc_kind", ["both-policies", "missing-alarm", "retain-and-config", "canary-no-size"])
-def test_existence_before_semantic_rules(sm, mfactory, base, dc_kind):
+def test_existence_before_semantic_rules(sm, module_factory, base, dc_kind):
     """Stage 2 before stage 4: a missing endpoint / config wins over every semantic rule."""
     kwargs = {
         "both-policies": {"DeploymentConfig": {**blue_green("ALL_AT_ONCE", 0), **rolling(ic(1))}},
@@ -474,7 +467,7 @@ def test_existence_before_semantic_rules(sm, mfactory, base, dc_kind):
     }[dc_kind]
     ep = unique("nosuch")
     expect_error(sm.update_endpoint, "ValidationException", message=msg_no_endpoint(ep),
-                 EndpointName=ep, EndpointConfigName=new_config(mfactory), **kwargs)
+                 EndpointName=ep, EndpointConfigName=new_config(module_factory), **kwargs)
     cfg = unique("nocfg")
     rejected(sm, base.ep, cfg, message=msg_no_config(cfg), **kwargs)
 
@@ -482,10 +475,10 @@ def test_existence_before_semantic_rules(sm, mfactory, base, dc_kind):
 # --- stage 3: endpoint status -----------------------------------------------------------------
 
 
-def test_update_while_creating(sm, mfactory, factory):
+def test_update_while_creating(sm, module_factory, factory):
     ep = factory.simple_endpoint(env={"STARTUP_DELAY_S": "20"}, wait=False)
     assert sm.describe_endpoint(EndpointName=ep)["EndpointStatus"] == "Creating"
-    cfg = new_config(mfactory)
+    cfg = new_config(module_factory)
     rejected(sm, ep, cfg, message=msg_in_progress(ep), volatile=True)
     # stage 1 before 3
     rejected(sm, ep, cfg, volatile=True,
@@ -503,14 +496,14 @@ def test_update_while_creating(sm, mfactory, factory):
     assert sm.describe_endpoint(EndpointName=ep)["EndpointStatus"] == "Creating"
 
 
-def test_update_while_uewac_scaling(sm, mfactory, factory):
+def test_update_while_uewac_scaling(sm, module_factory, factory):
     # a scale-out (UpdateEndpointWeightsAndCapacities) keeps the endpoint Updating for a while
     model = factory.model(env={"STARTUP_DELAY_S": "4"})
     ep = factory.endpoint(config=factory.config(model=model))
     sm.update_endpoint_weights_and_capacities(
         EndpointName=ep, DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 2}])
     assert sm.describe_endpoint(EndpointName=ep)["EndpointStatus"] == "Updating"
-    cfg = new_config(mfactory)
+    cfg = new_config(module_factory)
     rejected(sm, ep, cfg, message=msg_in_progress(ep), volatile=True)
     rejected(sm, ep, cfg, message=msg_in_progress(ep), volatile=True,
              DeploymentConfig=blue_green("CANARY", 0))  # stage 3 before the CanarySize rule
@@ -519,17 +512,17 @@ def test_update_while_uewac_scaling(sm, mfactory, factory):
     assert "PendingDeploymentSummary" not in desc
 
 
-def test_update_while_updating(sm, mfactory, factory):
+def test_update_while_updating(sm, module_factory, factory):
     """A second UpdateEndpoint (and a UEWAC) during an UpdateEndpoint: in-progress error; the
     running update is untouched."""
     ep = factory.simple_endpoint()
-    first = new_config(mfactory)
+    first = new_config(module_factory)
     dc = blue_green("ALL_AT_ONCE", 60, timeout=600)
     sm.update_endpoint(EndpointName=ep, EndpointConfigName=first, DeploymentConfig=dc)
     d = sm.describe_endpoint(EndpointName=ep)
     assert d["EndpointStatus"] == "Updating", d["EndpointStatus"]
     assert d["EndpointConfigName"] == first
-    second = new_config(mfactory)
+    second = new_config(module_factory)
     rejected(sm, ep, second, message=msg_in_progress(ep), volatile=True)
     rejected(sm, ep, second, message=msg_in_progress(ep), volatile=True,
              DeploymentConfig=blue_green("ALL_AT_ONCE", 0))
@@ -551,36 +544,36 @@ def test_update_while_updating(sm, mfactory, factory):
 # --- stage 4: semantic rules ------------------------------------------------------------------
 
 
-def test_both_policies(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_both_policies(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message="DeploymentConfig can contain BlueGreenUpdatePolicy or RollingUpdatePolicy, not both.",
              DeploymentConfig={**blue_green("ALL_AT_ONCE", 0), **rolling(ic(1))})
 
 
-def test_retain_deployment_config_with_deployment_config(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_retain_deployment_config_with_deployment_config(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message="RetainDeploymentConfig cannot be true when DeploymentConfig is specified.",
              DeploymentConfig=blue_green("ALL_AT_ONCE", 0), RetainDeploymentConfig=True)
 
 
-def test_retain_deployment_config_with_alarms_only_config(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_retain_deployment_config_with_alarms_only_config(sm, module_factory, base):
+    cfg = new_config(module_factory)
     rejected(sm, base.ep, cfg,
              message="RetainDeploymentConfig cannot be true when DeploymentConfig is specified.",
              DeploymentConfig={"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": unique("a")}]}},
              RetainDeploymentConfig=True)
 
 
-def test_canary_without_size(sm, mfactory, base):
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+def test_canary_without_size(sm, module_factory, base):
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, message="CanarySize is required when Type is CANARY.",
              DeploymentConfig=blue_green("CANARY", 0))
 
 
-def test_linear_without_size(sm, mfactory, base):
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+def test_linear_without_size(sm, module_factory, base):
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, message="LinearStepSize is required when Type is LINEAR.",
              DeploymentConfig=blue_green("LINEAR", 0))
 
@@ -591,14 +584,14 @@ def test_linear_without_size(sm, mfactory, base):
     ("CANARY", {"canary": ic(1), "linear": ic(1)}, "LinearStepSize is only valid when Type is LINEAR."),
     ("LINEAR", {"linear": ic(1), "canary": ic(1)}, "CanarySize is only valid when Type is CANARY."),
 ])
-def test_size_for_another_type(sm, mfactory, base, kind, sizes, message):
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+def test_size_for_another_type(sm, module_factory, base, kind, sizes, message):
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, message=message, DeploymentConfig=blue_green(kind, 0, **sizes))
 
 
-def test_canary_missing_size_and_foreign_size(sm, mfactory, base):
+def test_canary_missing_size_and_foreign_size(sm, module_factory, base):
     """Two rules of stage 4 collide: one of them answers."""
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, one_of=["CanarySize is required when Type is CANARY.",
                                        "LinearStepSize is only valid when Type is LINEAR."],
              DeploymentConfig=blue_green("CANARY", 0, linear=ic(1)))
@@ -618,8 +611,8 @@ def test_canary_missing_size_and_foreign_size(sm, mfactory, base):
     (rolling(pct(25), rollback=pct(101)), "RollbackMaximumBatchSize must be between 1 and 100 percent; got 101."),
 ], ids=["canary60", "canary51", "canary100", "linear5", "linear9", "linear51", "batch60", "batch4", "batch51",
         "rollback150", "rollback101"])
-def test_percent_out_of_range(sm, mfactory, base, dc, message):
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+def test_percent_out_of_range(sm, module_factory, base, dc, message):
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, message=message, DeploymentConfig=dc)
 
 
@@ -635,23 +628,23 @@ def test_percent_out_of_range(sm, mfactory, base, dc, message):
     (3, rolling(ic(2)),
      'MaximumBatchSize of 2 instance(s) exceeds 50% of the 3 instance(s) of variant "AllTraffic".'),
 ], ids=["canary3of4", "canary2of1", "canary3of5", "linear3of4", "batch2of3"])
-def test_instance_count_over_half(sm, mfactory, base, n, dc, message):
-    cfg = new_config(mfactory, ("AllTraffic", n))
+def test_instance_count_over_half(sm, module_factory, base, n, dc, message):
+    cfg = new_config(module_factory, ("AllTraffic", n))
     rejected(sm, base.ep, cfg, message=message, DeploymentConfig=dc)
 
 
-def test_instance_count_checked_for_every_variant(sm, mfactory, two_variant):
+def test_instance_count_checked_for_every_variant(sm, module_factory, two_variant):
     # VariantA gets 4 instances (2 allowed), VariantB 2 (1 allowed): the rule names VariantB
-    cfg = new_config(mfactory, ("VariantA", 4), ("VariantB", 2))
+    cfg = new_config(module_factory, ("VariantA", 4), ("VariantB", 2))
     rejected(sm, two_variant.ep, cfg,
              message='CanarySize of 2 instance(s) exceeds 50% of the 2 instance(s) of variant "VariantB".',
              DeploymentConfig=blue_green("CANARY", 0, canary=ic(2)))
 
 
-def test_instance_count_uses_retained_count(sm, mfactory, base):
+def test_instance_count_uses_retained_count(sm, module_factory, base):
     """N_v is the count after the Retain rules (docs/deployments.md#retain-flags): the endpoint's current desired
     count (1), not the config's 4."""
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, RetainAllVariantProperties=True,
              message='CanarySize of 2 instance(s) exceeds 50% of the 1 instance(s) of variant "AllTraffic".',
              DeploymentConfig=blue_green("CANARY", 0, canary=ic(2)))
@@ -672,59 +665,59 @@ def test_instance_count_uses_retained_count(sm, mfactory, base):
     # default 28 800 when omitted: 8 linear steps of 3600 s
     (8, blue_green("LINEAR", 3600, linear=ic(1)), 28800, 28800),
 ], ids=["canary-less", "canary-equal", "allatonce-equal", "linear-4steps", "linear-ceil", "rolling", "default"])
-def test_timeout_not_greater_than_total_wait(sm, mfactory, base, n, dc, timeout, total):
-    cfg = new_config(mfactory, ("AllTraffic", n))
+def test_timeout_not_greater_than_total_wait(sm, module_factory, base, n, dc, timeout, total):
+    cfg = new_config(module_factory, ("AllTraffic", n))
     rejected(sm, base.ep, cfg, DeploymentConfig=dc,
              message=f"MaximumExecutionTimeoutInSeconds ({timeout}) must be greater than the total wait time "
                      f"of this deployment ({total} seconds).")
 
 
-def test_rolling_with_two_variants_current_and_new(sm, mfactory, two_variant):
-    cfg = new_config(mfactory, ("VariantA", 2), ("VariantB", 2))
+def test_rolling_with_two_variants_current_and_new(sm, module_factory, two_variant):
+    cfg = new_config(module_factory, ("VariantA", 2), ("VariantB", 2))
     rejected(sm, two_variant.ep, cfg, DeploymentConfig=rolling(ic(1)),
              message="RollingUpdatePolicy is not supported for endpoints with more than one production variant.")
 
 
-def test_rolling_to_two_variants(sm, mfactory, base):
+def test_rolling_to_two_variants(sm, module_factory, base):
     # the current config has one variant, the new one two: rejected too (before the names rule)
-    cfg = new_config(mfactory, ("AllTraffic", 2), ("Extra", 2))
+    cfg = new_config(module_factory, ("AllTraffic", 2), ("Extra", 2))
     rejected(sm, base.ep, cfg, DeploymentConfig=rolling(ic(1)),
              message="RollingUpdatePolicy is not supported for endpoints with more than one production variant.")
 
 
-def test_variant_names_differ_with_policy(sm, mfactory, base):
-    cfg = new_config(mfactory, ("Other", 1))
+def test_variant_names_differ_with_policy(sm, module_factory, base):
+    cfg = new_config(module_factory, ("Other", 1))
     rejected(sm, base.ep, cfg, DeploymentConfig=blue_green("ALL_AT_ONCE", 0),
              message=f'With a DeploymentConfig, endpoint configuration "{cfg}" must have the same production '
                      f'variants as the current configuration "{base.cfg}" (AllTraffic).')
 
 
-def test_variant_added_with_policy(sm, mfactory, base):
-    cfg = new_config(mfactory, ("AllTraffic", 1), ("Extra", 1))
+def test_variant_added_with_policy(sm, module_factory, base):
+    cfg = new_config(module_factory, ("AllTraffic", 1), ("Extra", 1))
     rejected(sm, base.ep, cfg, DeploymentConfig=blue_green("CANARY", 0, canary=ic(1)),
              message=f'With a DeploymentConfig, endpoint configuration "{cfg}" must have the same production '
                      f'variants as the current configuration "{base.cfg}" (AllTraffic).')
 
 
-def test_variant_names_differ_two_variants(sm, mfactory, two_variant):
-    cfg = new_config(mfactory, ("VariantA", 1), ("VariantC", 1))
+def test_variant_names_differ_two_variants(sm, module_factory, two_variant):
+    cfg = new_config(module_factory, ("VariantA", 1), ("VariantC", 1))
     rejected(sm, two_variant.ep, cfg, DeploymentConfig=blue_green("ALL_AT_ONCE", 0),
              message=f'With a DeploymentConfig, endpoint configuration "{cfg}" must have the same production '
                      f'variants as the current configuration "{two_variant.cfg}" (VariantA, VariantB).')
 
 
-def test_variant_names_differ_with_retained_config(sm, mfactory, base):
+def test_variant_names_differ_with_retained_config(sm, module_factory, base):
     # base was created with BASE_DC: RetainDeploymentConfig reuses it, so the names rule applies
-    cfg = new_config(mfactory, ("Other", 1))
+    cfg = new_config(module_factory, ("Other", 1))
     rejected(sm, base.ep, cfg, RetainDeploymentConfig=True,
              message=f'With a DeploymentConfig, endpoint configuration "{cfg}" must have the same production '
                      f'variants as the current configuration "{base.cfg}" (AllTraffic).')
 
 
-def test_variant_names_differ_with_alarms_only_config(sm, mfactory, base):
+def test_variant_names_differ_with_alarms_only_config(sm, module_factory, base):
     """An alarms-only DeploymentConfig is a policy (ALL_AT_ONCE, W = 0), so the names rule applies;
     the alarm does not exist either: one of the two rules answers."""
-    cfg = new_config(mfactory, ("Other", 1))
+    cfg = new_config(module_factory, ("Other", 1))
     alarm = unique("no-alarm")
     rejected(sm, base.ep, cfg,
              DeploymentConfig={"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}},
@@ -733,39 +726,39 @@ def test_variant_names_differ_with_alarms_only_config(sm, mfactory, base):
                      f"CloudWatch alarm(s) not found: {alarm}."])
 
 
-def test_missing_alarms(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_missing_alarms(sm, module_factory, base):
+    cfg = new_config(module_factory)
     a1, a2 = unique("ep-5xx"), unique("ep-latency")
     rejected(sm, base.ep, cfg, DeploymentConfig=blue_green("ALL_AT_ONCE", 0, alarms=[a1, a2]),
              message=f"CloudWatch alarm(s) not found: {a1}, {a2}.")
 
 
-def test_missing_alarm_alarms_only_config(sm, mfactory, base):
-    cfg = new_config(mfactory)
+def test_missing_alarm_alarms_only_config(sm, module_factory, base):
+    cfg = new_config(module_factory)
     a1 = unique("ep-5xx")
     rejected(sm, base.ep, cfg,
              DeploymentConfig={"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": a1}]}},
              message=f"CloudWatch alarm(s) not found: {a1}.")
 
 
-def test_missing_alarm_rolling(sm, mfactory, base):
-    cfg = new_config(mfactory, ("AllTraffic", 2))
+def test_missing_alarm_rolling(sm, module_factory, base):
+    cfg = new_config(module_factory, ("AllTraffic", 2))
     a1 = unique("ep-5xx")
     dc = rolling(ic(1))
     dc["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a1}]}
     rejected(sm, base.ep, cfg, DeploymentConfig=dc, message=f"CloudWatch alarm(s) not found: {a1}.")
 
 
-def test_serverless_variant_rejected(sm, mfactory, base):
-    model = mfactory.model(image="model:v2")
-    cfg = mfactory.config(variants=[{"VariantName": "AllTraffic", "ModelName": model,
+def test_serverless_variant_rejected(sm, module_factory, base):
+    model = module_factory.model(image="model:v2")
+    cfg = module_factory.config(variants=[{"VariantName": "AllTraffic", "ModelName": model,
                                      "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}])
     rejected(sm, base.ep, cfg, regex=r"is not supported by Guardrail\.$")
 
 
-def test_async_config_rejected(sm, mfactory, base):
-    model = mfactory.model(image="model:v2")
-    cfg = mfactory.config(variants=[variant(model)],
+def test_async_config_rejected(sm, module_factory, base):
+    model = module_factory.model(image="model:v2")
+    cfg = module_factory.config(variants=[variant(model)],
                           AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://bucket/out"}})
     rejected(sm, base.ep, cfg, regex=r"is not supported by Guardrail\.$")
 
@@ -783,22 +776,22 @@ TIMEOUT_1800 = ("MaximumExecutionTimeoutInSeconds (600) must be greater than the
     (['CanarySize of 3 instance(s) exceeds 50% of the 4 instance(s) of variant "AllTraffic".', TIMEOUT_1800],
      {"DeploymentConfig": blue_green("CANARY", 600, canary=ic(3), termination=600, timeout=600)}),
 ], ids=["policies+retain", "percent+timeout", "count+timeout"])
-def test_two_semantic_rules_collide(sm, mfactory, base, messages, kwargs):
+def test_two_semantic_rules_collide(sm, module_factory, base, messages, kwargs):
     """Two stage-4 rules fail at once: exactly one answers (docs/sagemaker-api.md#updateendpoint-rules does not order them)."""
-    cfg = new_config(mfactory, ("AllTraffic", 4))
+    cfg = new_config(module_factory, ("AllTraffic", 4))
     rejected(sm, base.ep, cfg, one_of=messages, **kwargs)
 
 
-def test_instance_count_and_variant_names_collide(sm, mfactory, base):
-    cfg = new_config(mfactory, ("Other", 4))
+def test_instance_count_and_variant_names_collide(sm, module_factory, base):
+    cfg = new_config(module_factory, ("Other", 4))
     rejected(sm, base.ep, cfg, DeploymentConfig=blue_green("CANARY", 0, canary=ic(3)),
              one_of=['CanarySize of 3 instance(s) exceeds 50% of the 4 instance(s) of variant "Other".',
                      f'With a DeploymentConfig, endpoint configuration "{cfg}" must have the same production '
                      f'variants as the current configuration "{base.cfg}" (AllTraffic).'])
 
 
-def test_variant_names_and_missing_alarm_collide(sm, mfactory, base):
-    cfg = new_config(mfactory, ("Other", 1))
+def test_variant_names_and_missing_alarm_collide(sm, module_factory, base):
+    cfg = new_config(module_factory, ("Other", 1))
     alarm = unique("no-alarm")
     rejected(sm, base.ep, cfg, DeploymentConfig=blue_green("ALL_AT_ONCE", 0, alarms=[alarm]),
              one_of=[f'With a DeploymentConfig, endpoint configuration "{cfg}" must have the same production '
@@ -893,10 +886,10 @@ def _prestart_failed_for_update(request):
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_update_failed_endpoint(sm, mfactory, failed_for_update):
+def test_update_failed_endpoint(sm, module_factory, failed_for_update):
     ep = failed_for_update.name
     wait_endpoint_status(sm, ep, "Failed", timeout=150, fail_on=())
-    cfg = new_config(mfactory)
+    cfg = new_config(module_factory)
     rejected(sm, ep, cfg, message=msg_failed(ep))
     rejected(sm, ep, cfg, message=msg_failed(ep), DeploymentConfig=blue_green("ALL_AT_ONCE", 0))
     # stage 3 before 4
