@@ -153,16 +153,37 @@ impl Router {
         req: InvokeRequest,
     ) -> Result<InvokeResponse, InvokeError> {
         let started = std::time::Instant::now();
-        let table = self
+        let mut table = self
             .tables
             .load()
             .get(endpoint_key)
             .cloned()
             .ok_or_else(|| InvokeError::EndpointNotFound(endpoint_key.to_string()))?;
-        let variant = self.choose_variant(&table, req.target_variant.as_deref())?;
+        let mut v = match self.choose_variant(&table, req.target_variant.as_deref()) {
+            Ok(v) => v,
+            Err(e) => {
+                // Nothing can take it (no variant has a ready instance): not served, and
+                // counted as such, like the same answer after refused connects.
+                if let (Some(observer), InvokeError::NoHealthyInstance { variant, .. }) =
+                    (&self.observer, &e)
+                {
+                    observer.observe(&InvocationRecord {
+                        endpoint: &table.name,
+                        variant,
+                        config: "",
+                        outcome: InvocationOutcome::NotServed,
+                        model_latency: None,
+                        total: started.elapsed(),
+                        serving_instances: 0,
+                    });
+                }
+                return Err(e);
+            }
+        };
         let mut tried: Option<Arc<Target>> = None;
         let mut sent: Option<(Arc<Target>, std::time::Instant)> = None;
         let result = loop {
+            let variant = &table.variants[v];
             let target = match self.choose_target(&table, variant, tried.as_deref()) {
                 Ok(t) => t,
                 Err(e) => break Err(e),
@@ -172,6 +193,14 @@ impl Router {
                 Err(Attempt::ConnectFailed) if tried.is_none() => {
                     tracing::warn!(instance = %target.id, "connect failed; retrying on another instance");
                     tried = Some(target);
+                    // The retry reads the live table: a connect that timed out took seconds,
+                    // and instances of the first snapshot may have been stopped meanwhile.
+                    let name = table.variants[v].name.clone();
+                    if let Some(live) = self.tables.load().get(endpoint_key).cloned() {
+                        if let Some(i) = live.variants.iter().position(|x| x.name == name) {
+                            (table, v) = (live, i);
+                        }
+                    }
                 }
                 Err(Attempt::ConnectFailed) => {
                     sent = None;
@@ -184,6 +213,7 @@ impl Router {
                 Ok(resp) => break Ok(resp),
             }
         };
+        let variant = &table.variants[v];
         if let Some(observer) = &self.observer {
             let model_latency = sent.as_ref().map(|(_, at)| at.elapsed());
             let outcome = match &result {
@@ -213,17 +243,18 @@ impl Router {
         result
     }
 
-    fn choose_variant<'t>(
+    /// The index of the variant that takes the request.
+    fn choose_variant(
         &self,
-        table: &'t EndpointTable,
+        table: &EndpointTable,
         target_variant: Option<&str>,
-    ) -> Result<&'t VariantTable, InvokeError> {
+    ) -> Result<usize, InvokeError> {
         if let Some(name) = target_variant {
             // TargetVariant overrides weights, even a weight of 0.
             return table
                 .variants
                 .iter()
-                .find(|v| v.name == name)
+                .position(|v| v.name == name)
                 .ok_or_else(|| InvokeError::UnknownVariant {
                     endpoint: table.name.clone(),
                     variant: name.to_string(),
@@ -239,7 +270,7 @@ impl Router {
                     .map(|v| v.name.clone())
                     .unwrap_or_default(),
             })?;
-        Ok(&table.variants[i])
+        Ok(i)
     }
 
     fn choose_target(
@@ -311,8 +342,9 @@ impl Router {
             .body(Full::new(req.body.clone()))
             .map_err(|e| self.model_failed(target, variant, e.to_string(), false))?;
 
-        let timeout = self.config.invocation_timeout;
-        let response = match tokio::time::timeout(timeout, self.client.request(request)).await {
+        // One deadline for the whole answer, head and body together.
+        let deadline = tokio::time::Instant::now() + self.config.invocation_timeout;
+        let response = match tokio::time::timeout_at(deadline, self.client.request(request)).await {
             Err(_) => return Err(self.model_failed(target, variant, "timed out".into(), true)),
             Ok(Err(e)) if e.is_connect() => return Err(Attempt::ConnectFailed),
             Ok(Err(e)) => {
@@ -328,18 +360,19 @@ impl Router {
         };
         let (parts, body) = response.into_parts();
         let limit = self.config.max_response_bytes;
-        let body = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
-            Err(_) => return Err(self.model_failed(target, variant, "timed out".into(), true)),
-            Ok(Ok(b)) => b.to_bytes(),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(Attempt::Failed(InvokeError::ResponseTooLarge {
-                    variant: variant.name.clone(),
-                    instance: target.id.clone(),
-                    limit,
-                }))
-            }
-            Ok(Err(e)) => return Err(self.model_failed(target, variant, e.to_string(), false)),
-        };
+        let body =
+            match tokio::time::timeout_at(deadline, Limited::new(body, limit).collect()).await {
+                Err(_) => return Err(self.model_failed(target, variant, "timed out".into(), true)),
+                Ok(Ok(b)) => b.to_bytes(),
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                    return Err(Attempt::Failed(InvokeError::ResponseTooLarge {
+                        variant: variant.name.clone(),
+                        instance: target.id.clone(),
+                        limit,
+                    }))
+                }
+                Ok(Err(e)) => return Err(self.model_failed(target, variant, e.to_string(), false)),
+            };
         if !parts.status.is_success() {
             return Err(Attempt::Failed(InvokeError::ModelStatus {
                 variant: variant.name.clone(),

@@ -152,3 +152,146 @@ pub(crate) fn build(
         variants,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guardrail_core::routing::{RouteGroup, RouteInstance, RouteVariant};
+
+    fn group(config: &str, share: f64, instances: &[(&str, &str)]) -> RouteGroup {
+        RouteGroup {
+            fleet: 0,
+            config_name: config.to_string(),
+            share,
+            instances: instances
+                .iter()
+                .map(|(id, addr)| RouteInstance {
+                    id: id.to_string(),
+                    addr: addr.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn plan(variants: Vec<(&str, f64, Vec<RouteGroup>)>) -> RoutingPlan {
+        RoutingPlan {
+            variants: variants
+                .into_iter()
+                .map(|(name, weight, groups)| RouteVariant {
+                    name: name.to_string(),
+                    weight,
+                    groups,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn targets_are_reused_by_id_until_their_address_or_config_changes() {
+        let mut registry = HashMap::new();
+        let p = plan(vec![(
+            "A",
+            1.0,
+            vec![group(
+                "c1",
+                1.0,
+                &[("i0", "127.0.0.1:1000"), ("i1", "127.0.0.1:1001")],
+            )],
+        )]);
+        let first = build("Ep", &p, &mut registry);
+        let i0 = first.variants[0].groups[0].targets[0].clone();
+        let _in_flight = i0.begin();
+
+        let again = build("Ep", &p, &mut registry);
+        let same = &again.variants[0].groups[0].targets[0];
+        assert!(
+            Arc::ptr_eq(&i0, same),
+            "same id, address and config: same target"
+        );
+        assert_eq!(same.outstanding(), 1, "the count survives a new table");
+
+        let moved = plan(vec![(
+            "A",
+            1.0,
+            vec![group("c1", 1.0, &[("i0", "127.0.0.1:2000")])],
+        )]);
+        let t = build("Ep", &moved, &mut registry).variants[0].groups[0].targets[0].clone();
+        assert!(!Arc::ptr_eq(&i0, &t));
+        assert_eq!((t.addr.port(), t.outstanding()), (2000, 0));
+        assert_eq!(t.uri, "http://127.0.0.1:2000/invocations");
+
+        let reconfigured = plan(vec![(
+            "A",
+            1.0,
+            vec![group("c2", 1.0, &[("i0", "127.0.0.1:2000")])],
+        )]);
+        let t2 = build("Ep", &reconfigured, &mut registry).variants[0].groups[0].targets[0].clone();
+        assert!(!Arc::ptr_eq(&t, &t2));
+        assert_eq!(&*t2.config, "c2");
+        assert!(Arc::ptr_eq(&registry["i0"], &t2));
+    }
+
+    #[test]
+    fn unparsable_addresses_are_left_out() {
+        let mut registry = HashMap::new();
+        let p = plan(vec![(
+            "A",
+            1.0,
+            vec![group(
+                "c",
+                1.0,
+                &[("bad", "localhost"), ("ok", "127.0.0.1:1")],
+            )],
+        )]);
+        let t = build("Ep", &p, &mut registry);
+        let ids: Vec<&str> = t.variants[0].groups[0]
+            .targets
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
+        assert_eq!(ids, ["ok"]);
+        assert!(!registry.contains_key("bad"));
+    }
+
+    #[test]
+    fn variants_and_fleets_without_instances_take_no_traffic() {
+        let mut registry = HashMap::new();
+        let p = plan(vec![
+            (
+                "A",
+                2.0,
+                vec![
+                    group(
+                        "blue",
+                        0.75,
+                        &[("b0", "127.0.0.1:1"), ("b1", "127.0.0.1:2")],
+                    ),
+                    group("green", 0.25, &[]),
+                    group("idle", 0.0, &[("x0", "127.0.0.1:3")]),
+                ],
+            ),
+            ("B", 1.0, vec![group("c", 1.0, &[])]),
+        ]);
+        let t = build("Ep", &p, &mut registry);
+        assert_eq!(t.name, "Ep");
+        let (a, b) = (&t.variants[0], &t.variants[1]);
+        assert_eq!(a.effective_weight(), 2.0);
+        assert_eq!(b.effective_weight(), 0.0, "no ready instance: weight 0");
+        assert_eq!(a.groups[0].effective_share(), 0.75);
+        assert_eq!(a.groups[1].effective_share(), 0.0);
+        assert_eq!(a.groups[2].effective_share(), 0.0);
+        assert_eq!(a.serving_instances, 2, "only fleets with a share count");
+        assert_eq!(b.serving_instances, 0);
+    }
+
+    #[test]
+    fn in_flight_guards_count_outstanding_requests() {
+        let t = Arc::new(Target::new("i", "127.0.0.1:1".parse().unwrap(), "c".into()));
+        let (g1, g2) = (t.begin(), t.begin());
+        assert_eq!(t.outstanding(), 2);
+        drop(g1);
+        assert_eq!(t.outstanding(), 1);
+        drop(g2);
+        assert_eq!(t.outstanding(), 0);
+    }
+}
