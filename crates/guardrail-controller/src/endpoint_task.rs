@@ -40,6 +40,10 @@ pub(crate) struct EndpointTask {
     name: String,
     /// Whether the last pass watched alarms: then alarm changes wake the task at once.
     watching_alarms: bool,
+    /// Consecutive failures to become Ready, per slot (fleet, variant, slot): the next launch
+    /// into that slot waits [`relaunch_delay`] first, so an image that cannot be pulled or
+    /// artifacts that are gone do not relaunch in a hot loop.
+    startup_failures: BTreeMap<(u32, String, u32), u32>,
 }
 
 enum Pass {
@@ -65,6 +69,7 @@ impl EndpointTask {
             ids: BTreeMap::new(),
             published: None,
             watching_alarms: false,
+            startup_failures: BTreeMap::new(),
             name: String::new(),
         }
     }
@@ -163,6 +168,22 @@ impl EndpointTask {
                     InstanceHealth::Failed { reason, .. } => self.describe_failure(&key, reason),
                     _ => String::new(),
                 };
+                let slot = (key.fleet, key.variant.clone(), key.slot);
+                match &health {
+                    InstanceHealth::Ready { .. } => {
+                        self.startup_failures.remove(&slot);
+                    }
+                    InstanceHealth::Failed { .. } => {
+                        let never_ready = self
+                            .observed
+                            .get(&key)
+                            .is_some_and(|o| o.health == InstanceHealth::Launching);
+                        if never_ready {
+                            *self.startup_failures.entry(slot).or_default() += 1;
+                        }
+                    }
+                    _ => {}
+                }
                 let Some(o) = self.observed.get_mut(&key) else {
                     return;
                 };
@@ -339,7 +360,13 @@ impl EndpointTask {
             },
             Ok((spec, model_data)) => {
                 lock(&self.shared.owners).insert(id.clone(), self.key.clone());
-                self.start_launch(spec, model_data, key.variant.clone());
+                let failures = self
+                    .startup_failures
+                    .get(&(key.fleet, key.variant.clone(), key.slot))
+                    .copied()
+                    .unwrap_or(0);
+                let delay = relaunch_delay(failures);
+                self.start_launch(spec, model_data, key.variant.clone(), delay);
                 InstanceHealth::Launching
             }
         };
@@ -363,6 +390,7 @@ impl EndpointTask {
         mut spec: InstanceSpec,
         model_data: Option<ModelSource>,
         variant: String,
+        delay: std::time::Duration,
     ) {
         let shared = self.shared.clone();
         let inbox = lock(&shared.tasks).get(&self.key).cloned();
@@ -371,6 +399,10 @@ impl EndpointTask {
         let (done_tx, done_rx) = watch::channel(false);
         lock(&shared.launches).insert(id.clone(), done_rx.clone());
         tokio::spawn(async move {
+            if !delay.is_zero() {
+                tracing::warn!(instance = %id, ?delay, "the slot's last instance never became ready; waiting before the next launch");
+                tokio::time::sleep(delay).await;
+            }
             let launched = async {
                 if let Some(source) = &model_data {
                     let dir = shared
@@ -531,5 +563,28 @@ fn append_log(path: &std::path::Path, line: &str) {
         .open(path);
     if let Ok(mut f) = file {
         let _ = writeln!(f, "guardrail: {line}");
+    }
+}
+
+/// How long a slot waits before launching again after `failures` consecutive instances that
+/// never became Ready: none the first time, then 1 s, 2 s, 4 s … up to 30 s (within the
+/// shortest startup window SageMaker allows, 60 s).
+fn relaunch_delay(failures: u32) -> std::time::Duration {
+    match failures {
+        0 => std::time::Duration::ZERO,
+        n => std::time::Duration::from_secs((1u64 << (n - 1).min(5)).min(30)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relaunch_delay;
+    use std::time::Duration;
+
+    #[test]
+    fn relaunches_back_off_to_thirty_seconds() {
+        let secs: Vec<u64> = (0..8).map(|n| relaunch_delay(n).as_secs()).collect();
+        assert_eq!(secs, [0, 1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(relaunch_delay(u32::MAX), Duration::from_secs(30));
     }
 }

@@ -841,20 +841,14 @@ async fn the_clock_moves_with_paused_time() {
     assert_eq!(clock.instant_at(t0), now, "a time in the past is now");
 }
 
-/// Known bug, left failing on purpose. When a replacement instance of an InService endpoint
-/// cannot be started (image pull or spawn fails at once, missing artifacts), the core's
-/// reconcile stops it and launches the next incarnation in the same pass, with no delay, and
-/// the controller performs that at full speed: a LaunchFailed → reconcile → commit → launch
-/// loop that never waits on a timer. Measured here: ~350 launches in 2 s of wall time with
-/// 0 ns of (paused) virtual time passing, each one an fsynced store write, a backend launch
-/// (a registry pull for a container image) and a new `<instance-id>.log` file; the endpoint
-/// stays InService with no FailureReason. Paused-time waits cannot bound it either: a store
-/// write is always in flight, so tokio never auto-advances the clock.
+/// When a replacement instance of an InService endpoint cannot be started (image pull or
+/// spawn fails at once, missing artifacts), the next launch into that slot waits (1 s, 2 s, …
+/// 30 s) instead of looping at full speed (before the backoff: ~350 launches in 2 s of wall
+/// time, each an fsynced store write, a backend launch and a new log file).
 ///
-/// The test spins for one second of wall time without letting virtual time move: with any
-/// time-based backoff the controller would wait on a timer and launch at most a few times.
+/// The test spins for one second of wall time without letting virtual time move: with the
+/// backoff the controller waits on a timer and launches at most a few times.
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: no backoff when a replacement cannot be started (relaunch hot loop)"]
 async fn a_replacement_that_cannot_start_is_not_relaunched_in_a_hot_loop() {
     let h = &Harness::new().await;
     let key = h.create("ep", 1, NO_STARTUP_LIMIT_S).await;
