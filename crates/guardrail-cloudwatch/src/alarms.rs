@@ -12,7 +12,7 @@ use guardrail_monitor::{AlarmDoc, MonitorError};
 
 use super::metric_alarm::{render, to_alarm_config};
 use super::{empty, to_value, tokens, Reply};
-use crate::CloudWatch;
+use crate::{messages, CloudWatch};
 
 /// DescribeAlarms' page size when MaxRecords is absent (Guardrail's rule).
 const DEFAULT_MAX_RECORDS: usize = 50;
@@ -25,9 +25,9 @@ pub(crate) fn monitor_error(e: MonitorError) -> CloudWatchError {
         }
         MonitorError::TooManyAlarms(_) => CloudWatchError::LimitExceeded(e.to_string()),
         MonitorError::AlarmNotFound(_) => CloudWatchError::ResourceNotFound(e.to_string()),
-        MonitorError::InvalidReasonData => CloudWatchError::InvalidFormat(
-            "StateReasonData is not valid JSON: it must be a JSON object.".into(),
-        ),
+        MonitorError::InvalidReasonData => {
+            CloudWatchError::InvalidFormat(messages::REASON_DATA_NOT_AN_OBJECT.into())
+        }
         MonitorError::InvalidMetricData(m) => CloudWatchError::InvalidParameterValue(m),
     }
 }
@@ -63,7 +63,7 @@ fn has_action_prefix(doc: &AlarmDoc, prefix: &str) -> bool {
 pub(crate) fn describe_alarms(service: &CloudWatch, input: DescribeAlarmsInput) -> Reply {
     if input.alarm_names.is_some() && input.alarm_name_prefix.is_some() {
         return Err(CloudWatchError::InvalidParameterCombination(
-            "AlarmNames and AlarmNamePrefix cannot be specified together.".into(),
+            messages::NAMES_AND_PREFIX.into(),
         ));
     }
     let after = input
@@ -202,16 +202,15 @@ pub(crate) async fn set_alarm_state(service: &CloudWatch, input: SetAlarmStateIn
         Some("ALARM") => StateValue::Alarm,
         Some("INSUFFICIENT_DATA") => StateValue::InsufficientData,
         other => {
-            return Err(CloudWatchError::Validation(format!(
-                "1 validation error detected: Value '{}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]",
-                other.unwrap_or_default()
-            )))
+            return Err(CloudWatchError::Validation(
+                messages::state_value_not_in_enum(other.unwrap_or_default()),
+            ))
         }
     };
     if let Some(data) = input.state_reason_data.as_deref() {
         if serde_json::from_str::<serde_json::Value>(data).is_err() {
             return Err(CloudWatchError::InvalidFormat(
-                "StateReasonData is not valid JSON.".into(),
+                messages::REASON_DATA_NOT_JSON.into(),
             ));
         }
     }

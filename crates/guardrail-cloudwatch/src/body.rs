@@ -9,17 +9,15 @@ use bytes::Bytes;
 use guardrail_api::error::CloudWatchError;
 use http::HeaderMap;
 
+use crate::messages;
+
 const MAX_BODY: usize = 1024 * 1024;
 const MAX_DECOMPRESSED: usize = 10 * 1024 * 1024;
 
 pub(crate) async fn read(body: Body, headers: &HeaderMap) -> Result<Bytes, CloudWatchError> {
     let raw = read_limited(body, headers, MAX_BODY)
         .await
-        .map_err(|limit| {
-            CloudWatchError::InvalidParameterValue(format!(
-                "The request body exceeds the {limit}-byte limit (compress PutMetricData with gzip, or send fewer datums per request)."
-            ))
-        })?;
+        .map_err(|limit| CloudWatchError::InvalidParameterValue(messages::body_too_large(limit)))?;
     let encodings: Vec<String> = headers
         .get_all(http::header::CONTENT_ENCODING)
         .iter()
@@ -31,10 +29,9 @@ pub(crate) async fn read(body: Body, headers: &HeaderMap) -> Result<Bytes, Cloud
     match encodings.as_slice() {
         [] => Ok(raw),
         [gzip] if gzip == "gzip" => gunzip(&raw),
-        _ => Err(CloudWatchError::InvalidParameterValue(format!(
-            "Content-Encoding {} is not supported; use gzip.",
-            encodings.join(", ")
-        ))),
+        _ => Err(CloudWatchError::InvalidParameterValue(
+            messages::unsupported_content_encoding(&encodings.join(", ")),
+        )),
     }
 }
 
@@ -45,15 +42,11 @@ fn gunzip(raw: &[u8]) -> Result<Bytes, CloudWatchError> {
     decoder
         .take(MAX_DECOMPRESSED as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| {
-            CloudWatchError::InvalidParameterValue(format!(
-                "The request body is not valid gzip: {e}"
-            ))
-        })?;
+        .map_err(|e| CloudWatchError::InvalidParameterValue(messages::invalid_gzip(&e)))?;
     if out.len() > MAX_DECOMPRESSED {
-        return Err(CloudWatchError::InvalidParameterValue(format!(
-            "The decompressed request body exceeds {MAX_DECOMPRESSED} bytes."
-        )));
+        return Err(CloudWatchError::InvalidParameterValue(
+            messages::decompressed_too_large(MAX_DECOMPRESSED),
+        ));
     }
     Ok(Bytes::from(out))
 }

@@ -12,7 +12,7 @@ use guardrail_monitor::{AlarmConfig, AlarmDoc};
 
 use super::alarms::monitor_error;
 use super::{empty, Reply};
-use crate::CloudWatch;
+use crate::{messages, CloudWatch};
 
 fn validation(msg: String) -> CloudWatchError {
     CloudWatchError::Validation(msg)
@@ -23,22 +23,19 @@ pub(crate) async fn put_composite_alarm(
     input: PutCompositeAlarmInput,
 ) -> Reply {
     let name = input.alarm_name.clone().ok_or_else(|| {
-        CloudWatchError::MissingParameter("The parameter AlarmName is required.".into())
+        CloudWatchError::MissingParameter(messages::missing_parameter("AlarmName"))
     })?;
     let rule_text = input.alarm_rule.clone().ok_or_else(|| {
-        CloudWatchError::MissingParameter("The parameter AlarmRule is required.".into())
+        CloudWatchError::MissingParameter(messages::missing_parameter("AlarmRule"))
     })?;
-    let rule =
-        Rule::parse(&rule_text).map_err(|e| validation(format!("AlarmRule is not valid: {e}")))?;
+    let rule = Rule::parse(&rule_text).map_err(|e| validation(messages::invalid_alarm_rule(&e)))?;
     let alarms = service.monitor.alarms();
     let by_name: HashMap<&str, &AlarmDoc> = alarms.iter().map(|d| (d.name.as_str(), d)).collect();
     if by_name
         .get(name.as_str())
         .is_some_and(|d| !d.is_composite())
     {
-        return Err(validation(format!(
-            "The alarm {name} is a metric alarm; a composite alarm cannot replace it."
-        )));
+        return Err(validation(messages::composite_replaces_metric_alarm(&name)));
     }
     let missing: Vec<&str> = rule
         .names()
@@ -46,15 +43,10 @@ pub(crate) async fn put_composite_alarm(
         .filter(|n| *n != name && !by_name.contains_key(n))
         .collect();
     if !missing.is_empty() {
-        return Err(validation(format!(
-            "Could not save the composite alarm as alarms [{}] in the alarm rule do not exist",
-            missing.join(", ")
-        )));
+        return Err(validation(messages::rule_alarms_do_not_exist(&missing)));
     }
     if creates_cycle(&name, &rule, &by_name) {
-        return Err(validation(format!(
-            "Could not save the composite alarm {name}: its alarm rule would create a cycle of composite alarms."
-        )));
+        return Err(validation(messages::composite_cycle(&name)));
     }
     let actions_enabled = input.actions_enabled.unwrap_or(true);
     let mut config = input.clone();

@@ -10,7 +10,7 @@ use guardrail_monitor::AlarmHistoryQuery;
 
 use super::alarms::monitor_error;
 use super::{to_value, tokens, Reply};
-use crate::CloudWatch;
+use crate::{messages, CloudWatch};
 
 /// Page size when MaxRecords is absent (Guardrail's rule).
 const DEFAULT_MAX_RECORDS: usize = 100;
@@ -27,7 +27,7 @@ pub(crate) async fn describe_alarm_history(
         .as_deref()
         .map(|t| {
             tokens::decode("history", t)?.parse::<i64>().map_err(|_| {
-                CloudWatchError::InvalidNextToken("The NextToken is not valid.".into())
+                CloudWatchError::InvalidNextToken(messages::INVALID_HISTORY_NEXT_TOKEN.into())
             })
         })
         .transpose()?;

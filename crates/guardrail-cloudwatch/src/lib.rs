@@ -12,6 +12,7 @@ mod alarms;
 mod body;
 mod composite;
 mod history;
+mod messages;
 mod metric_alarm;
 mod metrics;
 mod non_finite;

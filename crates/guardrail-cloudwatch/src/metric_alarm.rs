@@ -13,12 +13,14 @@ use guardrail_metrics::{
 };
 use guardrail_monitor::{AlarmConfig, AlarmDoc};
 
+use crate::messages;
+
 /// Longest evaluation range (Period × EvaluationPeriods) below / from one-hour periods.
 const MAX_RANGE_SHORT_S: i64 = 86_400;
 const MAX_RANGE_LONG_S: i64 = 604_800;
 
 fn missing(name: &str) -> CloudWatchError {
-    CloudWatchError::MissingParameter(format!("The parameter {name} is required."))
+    CloudWatchError::MissingParameter(messages::missing_parameter(name))
 }
 
 fn combination(msg: &str) -> CloudWatchError {
@@ -32,20 +34,16 @@ fn statistic(
     extended: Option<&str>,
 ) -> Result<Option<Statistic>, CloudWatchError> {
     match (statistic, extended) {
-        (Some(_), Some(_)) | (None, None) => Err(combination(
-            "Exactly one of Statistic or ExtendedStatistic must be specified.",
-        )),
+        (Some(_), Some(_)) | (None, None) => Err(combination(messages::STATISTIC_XOR_EXTENDED)),
         (Some(s), None) => Ok(Some(s.parse().map_err(|_| {
-            CloudWatchError::InvalidParameterValue(format!(
-                "The value {s} for parameter Statistic is not supported."
-            ))
+            CloudWatchError::InvalidParameterValue(messages::unsupported_value(&s, "Statistic"))
         })?)),
         (None, Some(x)) => match x.parse::<Statistic>() {
             Ok(s @ Statistic::Percentile(_)) => Ok(Some(s)),
             Err(ParseStatisticError::Unsupported(_)) => Ok(None),
-            _ => Err(CloudWatchError::InvalidParameterValue(format!(
-                "The value {x} for parameter ExtendedStatistic is not supported."
-            ))),
+            _ => Err(CloudWatchError::InvalidParameterValue(
+                messages::unsupported_value(&x, "ExtendedStatistic"),
+            )),
         },
     }
 }
@@ -56,9 +54,9 @@ fn metric_id(
     dims: Option<&[Dimension]>,
 ) -> Result<MetricId, CloudWatchError> {
     if namespace.starts_with(':') {
-        return Err(CloudWatchError::InvalidParameterValue(format!(
-            "The value {namespace} for parameter Namespace is not valid: it must not start with ':'."
-        )));
+        return Err(CloudWatchError::InvalidParameterValue(
+            messages::alarm_namespace_starts_with_colon(namespace),
+        ));
     }
     let dims = dims.unwrap_or_default().iter().map(|d| {
         (
@@ -66,17 +64,14 @@ fn metric_id(
             d.value.clone().unwrap_or_default(),
         )
     });
-    MetricId::new(namespace, name, dims).map_err(|e| {
-        CloudWatchError::InvalidParameterValue(format!("The Dimensions are not valid: {e}."))
-    })
+    MetricId::new(namespace, name, dims)
+        .map_err(|e| CloudWatchError::InvalidParameterValue(messages::alarm_invalid_dimensions(&e)))
 }
 
 fn unit(u: Option<&str>) -> Result<Option<Unit>, CloudWatchError> {
     u.map(|u| {
         u.parse::<Unit>().map_err(|_| {
-            CloudWatchError::InvalidParameterValue(format!(
-                "The value {u} for parameter Unit is not supported."
-            ))
+            CloudWatchError::InvalidParameterValue(messages::unsupported_value(&u, "Unit"))
         })
     })
     .transpose()
@@ -104,15 +99,14 @@ fn math_source(
         .collect();
     if returned.len() != 1 {
         return Err(CloudWatchError::Validation(
-            "Metrics list must contain exactly one metric with ReturnData set to true.".into(),
+            messages::METRICS_ONE_RETURNED.into(),
         ));
     }
     for (i, q) in queries.iter().enumerate() {
         if q.metric_stat.is_some() == q.expression.is_some() {
-            return Err(CloudWatchError::Validation(format!(
-                "Metrics.member.{}: exactly one of MetricStat or Expression must be specified.",
-                i + 1
-            )));
+            return Err(CloudWatchError::Validation(
+                messages::metrics_stat_xor_expression(i + 1),
+            ));
         }
     }
     if queries.len() != 1 {
@@ -130,9 +124,9 @@ fn math_source(
         Ok(s) => Some(s),
         Err(ParseStatisticError::Unsupported(_)) => None,
         Err(_) => {
-            return Err(CloudWatchError::InvalidParameterValue(format!(
-                "The value {stat_name} for parameter Metrics.member.1.MetricStat.Stat is not supported."
-            )))
+            return Err(CloudWatchError::InvalidParameterValue(
+                messages::unsupported_value(&stat_name, "Metrics.member.1.MetricStat.Stat"),
+            ))
         }
     };
     Ok(Some(Source {
@@ -190,7 +184,9 @@ fn math_alarm(
         Ok(period) if period >= 1 => Ok(Some((math, period))),
         Ok(_) => Ok(None),
         Err(guardrail_metrics::MathAlarmError::Expression { .. }) => Ok(None),
-        Err(e) => Err(CloudWatchError::Validation(format!("Metrics: {e}."))),
+        Err(e) => Err(CloudWatchError::Validation(messages::invalid_metric_math(
+            &e,
+        ))),
     }
 }
 
@@ -202,7 +198,7 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
         .ok_or_else(|| missing("AlarmName"))?;
     if !name.is_ascii() {
         return Err(CloudWatchError::InvalidParameterValue(
-            "The value for parameter AlarmName must contain only ASCII characters.".into(),
+            messages::ALARM_NAME_NOT_ASCII.into(),
         ));
     }
     let single_metric_members = input.metric_name.is_some()
@@ -215,29 +211,36 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
     let mut math = None;
     let source = match &input.metrics {
         Some(_) if single_metric_members => {
-            return Err(combination(
-                "Metrics cannot be combined with MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions, Period or Unit.",
-            ))
+            return Err(combination(messages::METRICS_WITH_SINGLE_METRIC_MEMBERS))
         }
         Some(queries) => {
             let single = math_source(queries, input.threshold_metric_id.as_deref())?;
             match math_alarm(queries, input.threshold_metric_id.as_deref())? {
-            Some((m, period)) => {
-                math = Some(m);
-                Some(Source {
-                    metric: math_placeholder_metric(&name),
-                    statistic: Some(Statistic::Sum),
-                    period: i64::from(period),
-                    unit: None,
-                })
+                Some((m, period)) => {
+                    math = Some(m);
+                    Some(Source {
+                        metric: math_placeholder_metric(&name),
+                        statistic: Some(Statistic::Sum),
+                        period: i64::from(period),
+                        unit: None,
+                    })
+                }
+                None => single,
             }
-            None => single,
-        }
         }
         None => {
-            let namespace = input.namespace.as_deref().ok_or_else(|| missing("Namespace"))?;
-            let metric = input.metric_name.as_deref().ok_or_else(|| missing("MetricName"))?;
-            let statistic = statistic(input.statistic.as_deref(), input.extended_statistic.as_deref())?;
+            let namespace = input
+                .namespace
+                .as_deref()
+                .ok_or_else(|| missing("Namespace"))?;
+            let metric = input
+                .metric_name
+                .as_deref()
+                .ok_or_else(|| missing("MetricName"))?;
+            let statistic = statistic(
+                input.statistic.as_deref(),
+                input.extended_statistic.as_deref(),
+            )?;
             let period = input.period.ok_or_else(|| missing("Period"))?;
             Some(Source {
                 metric: metric_id(namespace, metric, input.dimensions.as_deref())?,
@@ -252,10 +255,9 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
         .ok_or_else(|| missing("EvaluationPeriods"))?;
     let m = input.datapoints_to_alarm;
     if m.is_some_and(|m| m > n) {
-        return Err(CloudWatchError::Validation(format!(
-            "DatapointsToAlarm ({}) must be less than or equal to EvaluationPeriods ({n}).",
-            m.unwrap_or_default()
-        )));
+        return Err(CloudWatchError::Validation(
+            messages::datapoints_exceed_periods(m.unwrap_or_default(), n),
+        ));
     }
     if let Some(s) = &source {
         let max = if s.period < 3600 {
@@ -264,10 +266,9 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
             MAX_RANGE_LONG_S
         };
         if s.period.saturating_mul(n) > max {
-            return Err(CloudWatchError::Validation(format!(
-                "The evaluation period of the alarm (Period {} × EvaluationPeriods {n}) must not exceed {max} seconds.",
-                s.period
-            )));
+            return Err(CloudWatchError::Validation(
+                messages::evaluation_range_too_long(s.period, n, max),
+            ));
         }
     }
     let operator_text = input.comparison_operator.as_deref().unwrap_or_default();
@@ -275,9 +276,9 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
         .parse()
         .map_err(|_| missing("ComparisonOperator"))?;
     if comparison.is_anomaly_band() && input.threshold_metric_id.is_none() {
-        return Err(CloudWatchError::Validation(format!(
-            "ComparisonOperator {operator_text} is only valid with ThresholdMetricId."
-        )));
+        return Err(CloudWatchError::Validation(
+            messages::anomaly_operator_without_threshold_metric(operator_text),
+        ));
     }
     let threshold = match (input.threshold, &input.threshold_metric_id) {
         (Some(t), _) => t,
@@ -287,20 +288,15 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
     let treat: TreatMissingData = match input.treat_missing_data.as_deref() {
         None => TreatMissingData::Missing,
         Some(t) => t.parse().map_err(|_| {
-            CloudWatchError::Validation(format!(
-                "Option {t} is not supported. Supported options for parameter TreatMissingData are missing, ignore, breaching and notBreaching."
-            ))
+            CloudWatchError::Validation(messages::unsupported_treat_missing_data(t))
         })?,
     };
     let low_sample = input
         .evaluate_low_sample_count_percentile
         .as_deref()
         .map(|v| {
-            v.parse::<LowSampleCount>().map_err(|_| {
-                CloudWatchError::Validation(format!(
-                    "Option {v} is not supported. Supported options for parameter EvaluateLowSampleCountPercentile are evaluate and ignore."
-                ))
-            })
+            v.parse::<LowSampleCount>()
+                .map_err(|_| CloudWatchError::Validation(messages::unsupported_low_sample_count(v)))
         })
         .transpose()?;
     let actions_enabled = input.actions_enabled.unwrap_or(true);
@@ -326,7 +322,7 @@ pub(crate) fn to_alarm_config(input: &PutMetricAlarmInput) -> Result<AlarmConfig
             def.unit = unit;
             def.actions_enabled = actions_enabled;
             def.validate()
-                .map_err(|e| CloudWatchError::Validation(format!("{e}.")))?;
+                .map_err(|e| CloudWatchError::Validation(messages::invalid_alarm_definition(&e)))?;
             Some(def)
         }
         _ => None,

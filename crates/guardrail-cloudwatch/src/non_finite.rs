@@ -9,15 +9,17 @@ use guardrail_api::error::CloudWatchError;
 use guardrail_api::protocol::shapes::{Kind, StructShape};
 use serde_json::Value;
 
+use crate::messages;
+
 const SPELLINGS: [&str; 3] = ["NaN", "Infinity", "-Infinity"];
 
 /// `Err(InvalidParameterValue)` naming the first double member of `input` (of `shape`) that
 /// holds a non-finite value, by its awsQuery parameter name.
 pub(crate) fn reject(input: &Value, shape: &StructShape) -> Result<(), CloudWatchError> {
     match find_struct(input, shape, "") {
-        Some((value, param)) => Err(CloudWatchError::InvalidParameterValue(format!(
-            "The value {value} for parameter {param} is invalid."
-        ))),
+        Some((value, param)) => Err(CloudWatchError::InvalidParameterValue(
+            messages::invalid_value(&value, &param),
+        )),
         None => Ok(()),
     }
 }

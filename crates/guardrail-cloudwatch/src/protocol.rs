@@ -8,6 +8,8 @@ use guardrail_api::generated::cloudwatch::{self as cw, Operation};
 use guardrail_api::protocol::{cbor, query, xml};
 use http::{HeaderValue, StatusCode};
 
+use crate::messages;
+
 /// The protocol a CloudWatch request arrived in (and is answered in).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Protocol {
@@ -20,9 +22,7 @@ pub enum Protocol {
 }
 
 fn unknown_operation(name: &str) -> CloudWatchError {
-    CloudWatchError::UnknownOperation(format!(
-        "Operation {name} is not supported by Guardrail's CloudWatch service."
-    ))
+    CloudWatchError::UnknownOperation(messages::unknown_operation(name))
 }
 
 /// The operation and its input as the awsJson protocol would carry it.
@@ -40,9 +40,8 @@ pub(crate) fn decode(
             } else {
                 body
             };
-            let value = serde_json::from_slice(text).map_err(|e| {
-                CloudWatchError::Malformed(format!("Could not parse the request body: {e}"))
-            })?;
+            let value = serde_json::from_slice(text)
+                .map_err(|e| CloudWatchError::Malformed(messages::unparsable_body(&e)))?;
             Ok((op, value))
         }
         Protocol::Cbor => {

@@ -5,12 +5,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use guardrail_api::error::CloudWatchError;
 
+use crate::messages;
+
 /// `InvalidNextToken` with CloudWatch's message.
 pub(crate) fn invalid() -> CloudWatchError {
-    CloudWatchError::InvalidNextToken(
-        "The service couldn't process your request because the value of NextToken is not valid."
-            .to_owned(),
-    )
+    CloudWatchError::InvalidNextToken(messages::INVALID_NEXT_TOKEN.to_owned())
 }
 
 /// A token for `position` of a listing of `kind` (e.g. `alarms`).

@@ -16,7 +16,7 @@ use guardrail_metrics::{MetricStore, ParseStatisticError, ScanBy, Statistic, Tim
 
 use super::page;
 use super::{metric_id, missing, parse_unit, thousands, time_range, MetricParams, RangeRule};
-use crate::{to_value, CloudWatch, Reply};
+use crate::{messages, to_value, CloudWatch, Reply};
 
 /// Queries per request.
 const MAX_QUERIES: usize = 500;
@@ -75,9 +75,9 @@ fn stat_source(
         .ok()
         .filter(|v| *v >= 1)
         .ok_or_else(|| {
-            invalid(format!(
-                "The value {period} for parameter {p}.MetricStat.Period is invalid: it must be \
-                 a whole number of seconds, at least 1."
+            invalid(messages::invalid_period(
+                &period,
+                &format!("{p}.MetricStat.Period"),
             ))
         })?;
     let stat_text = ms
@@ -85,23 +85,20 @@ fn stat_source(
         .as_deref()
         .ok_or_else(|| missing(&format!("{p}.MetricStat.Stat")))?;
     let stat = stat_text.parse::<Statistic>().map_err(|e| match e {
-        ParseStatisticError::Unsupported(_) => invalid(format!(
-            "The value {stat_text} for parameter {p}.MetricStat.Stat is not supported: \
-             Guardrail computes SampleCount, Average, Sum, Minimum, Maximum and percentiles \
-             (pNN.NN)."
-        )),
-        ParseStatisticError::Invalid(_) => invalid(format!(
-            "The value {stat_text} for parameter {p}.MetricStat.Stat is not a valid statistic."
+        ParseStatisticError::Unsupported(_) => invalid(messages::unsupported_stat(stat_text, p)),
+        ParseStatisticError::Invalid(_) => invalid(messages::not_a_valid_statistic(
+            stat_text,
+            &format!("{p}.MetricStat.Stat"),
         )),
     })?;
     let unit = parse_unit(ms.unit.as_deref(), &format!("{p}.MetricStat.Unit"), invalid)?;
     let periods = periods_spanned(start, end, period_s);
     if periods > MAX_SPAN_PERIODS {
-        return Err(invalid(format!(
-            "{p}.MetricStat spans {} periods of {period_s} s between StartTime and EndTime; at \
-             most {} are supported. Increase the Period or shorten the time range.",
-            thousands(periods),
-            thousands(MAX_SPAN_PERIODS)
+        return Err(invalid(messages::too_many_periods(
+            p,
+            &thousands(periods),
+            period_s,
+            &thousands(MAX_SPAN_PERIODS),
         )));
     }
     Ok(StatSource {
@@ -121,35 +118,19 @@ fn query(
     let p = format!("MetricDataQueries.member.{n}");
     let id = q.id.as_deref().ok_or_else(|| missing(&format!("{p}.Id")))?;
     if !math::is_id(id) {
-        return Err(invalid(format!(
-            "The value {id} for parameter {p}.Id is invalid: an Id must start with a lowercase \
-             letter and contain only letters, digits and underscores."
-        )));
+        return Err(invalid(messages::invalid_query_id(id, &p)));
     }
     let (source, default_label) = match (&q.metric_stat, &q.expression) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(format!(
-                "The parameters {p}.MetricStat and {p}.Expression are mutually exclusive and \
-                 you have specified both."
-            )))
-        }
-        (None, None) => {
-            return Err(invalid(format!(
-                "Exactly one of the parameters {p}.MetricStat and {p}.Expression must be \
-                 specified."
-            )))
-        }
+        (Some(_), Some(_)) => return Err(invalid(messages::stat_and_expression(&p))),
+        (None, None) => return Err(invalid(messages::stat_or_expression(&p))),
         (Some(_), None) => {
             let s = stat_source(q, &p, start, end)?;
             let label = s.metric.metric_name().to_owned();
             (Source::Stat(s), label)
         }
         (None, Some(text)) => {
-            let e = Expression::parse(text).map_err(|e| {
-                invalid(format!(
-                    "The expression {text:?} in {p}.Expression cannot be evaluated: {e}."
-                ))
-            })?;
+            let e = Expression::parse(text)
+                .map_err(|e| invalid(messages::unevaluable_expression(text, &p, &e)))?;
             (Source::Expression(e), id.to_owned())
         }
     };
@@ -169,25 +150,13 @@ fn plan_error(e: PlanError, raw: &[MetricDataQuery]) -> CloudWatchError {
                 .get(query)
                 .and_then(|q| q.expression.as_deref())
                 .unwrap_or_default();
-            format!(
-                "The expression {text:?} in MetricDataQueries.member.{}.Expression must refer \
-                 to at least one other query by its Id.",
-                query + 1
-            )
+            messages::expression_without_reference(text, query + 1)
         }
-        PlanError::DuplicateId { query, id } => format!(
-            "The value {id} for parameter MetricDataQueries.member.{}.Id is invalid: Ids must \
-             be unique within a request.",
-            query + 1
-        ),
-        PlanError::BadReference { query, reference } => format!(
-            "The expression in MetricDataQueries.member.{}.Expression refers to {reference}, \
-             which is not the Id of another query in this request.",
-            query + 1
-        ),
-        PlanError::Cycle { id } => format!(
-            "The expressions of MetricDataQueries refer to each other in a cycle through {id}."
-        ),
+        PlanError::DuplicateId { query, id } => messages::duplicate_query_id(&id, query + 1),
+        PlanError::BadReference { query, reference } => {
+            messages::unknown_reference(query + 1, &reference)
+        }
+        PlanError::Cycle { id } => messages::reference_cycle(&id),
     })
 }
 
@@ -199,8 +168,9 @@ pub(super) fn request(input: &GetMetricDataInput) -> Result<Request, CloudWatchE
         .filter(|q| !q.is_empty())
         .ok_or_else(|| missing("MetricDataQueries"))?;
     if raw.len() > MAX_QUERIES {
-        return Err(invalid(format!(
-            "The collection MetricDataQueries must not have a size greater than {MAX_QUERIES}."
+        return Err(invalid(messages::collection_too_large(
+            "MetricDataQueries",
+            MAX_QUERIES,
         )));
     }
     let (start, end) = time_range(
@@ -218,20 +188,14 @@ pub(super) fn request(input: &GetMetricDataInput) -> Result<Request, CloudWatchE
     let scan_by = match input.scan_by.as_deref() {
         None | Some("TimestampDescending") => ScanBy::TimestampDescending,
         Some("TimestampAscending") => ScanBy::TimestampAscending,
-        Some(other) => {
-            return Err(invalid(format!(
-                "The value {other} for parameter ScanBy is invalid: valid values are \
-                 TimestampDescending and TimestampAscending."
-            )))
-        }
+        Some(other) => return Err(invalid(messages::invalid_scan_by(other))),
     };
     let max_datapoints = match input.max_datapoints {
         None => DEFAULT_MAX_DATAPOINTS,
-        Some(m) => usize::try_from(m).ok().filter(|m| *m >= 1).ok_or_else(|| {
-            invalid(format!(
-                "The value {m} for parameter MaxDatapoints is invalid: it must be at least 1."
-            ))
-        })?,
+        Some(m) => usize::try_from(m)
+            .ok()
+            .filter(|m| *m >= 1)
+            .ok_or_else(|| invalid(messages::invalid_max_datapoints(&m)))?,
     };
     let returned = || plan.queries().iter().filter(|q| q.return_data);
     let fingerprint = page::fingerprint(returned().map(|q| q.id.as_str()), start, end, scan_by);
@@ -254,7 +218,7 @@ pub(super) fn request(input: &GetMetricDataInput) -> Result<Request, CloudWatchE
 pub(super) fn evaluate(store: &MetricStore, r: &Request) -> Result<Vec<Series>, CloudWatchError> {
     r.plan
         .evaluate(store, r.start, r.end)
-        .map_err(|e| invalid(format!("The query cannot be answered: {e}.")))
+        .map_err(|e| invalid(messages::unanswerable_query(&e)))
 }
 
 /// The page of results the request's cursor and MaxDatapoints select.

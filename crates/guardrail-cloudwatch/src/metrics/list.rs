@@ -7,7 +7,7 @@ use guardrail_api::generated::cloudwatch::{ListMetricsInput, ListMetricsOutput};
 use guardrail_metrics::{DimensionFilter, ListMetricsFilter, MetricId, MetricStore, Timestamp};
 
 use super::{missing, wire_metric};
-use crate::CloudWatch;
+use crate::{messages, CloudWatch};
 use crate::{to_value, tokens, Reply};
 
 /// Metrics per page.
@@ -44,10 +44,9 @@ pub(super) fn filter(input: &ListMetricsInput) -> Result<ListMetricsFilter, Clou
         None => false,
         Some("PT3H") => true,
         Some(other) => {
-            return Err(CloudWatchError::InvalidParameterValue(format!(
-                "The value {other} for parameter RecentlyActive is invalid: the only valid \
-                 value is PT3H."
-            )))
+            return Err(CloudWatchError::InvalidParameterValue(
+                messages::invalid_recently_active(other),
+            ))
         }
     };
     Ok(ListMetricsFilter {

@@ -23,6 +23,8 @@ use guardrail_api::generated::cloudwatch as cw;
 use guardrail_api::wire;
 use guardrail_metrics::{MetricId, MetricIdError, Timestamp, Unit, MAX_DIMENSIONS};
 
+use crate::messages;
+
 /// The error code a rule violation is reported under (GetMetricData reports everything as
 /// `ValidationError`, the other operations as `InvalidParameterValue`).
 type Invalid = fn(String) -> CloudWatchError;
@@ -61,20 +63,20 @@ fn time_range(
     );
     match rule {
         RangeRule::Statistics if e <= s => Err(CloudWatchError::InvalidParameterValue(
-            "The parameter StartTime must be less than the parameter EndTime.".into(),
+            messages::START_NOT_BEFORE_END.into(),
         )),
         RangeRule::Data if e < s => Err(CloudWatchError::Validation(
-            "The parameter EndTime must be greater than StartTime.".into(),
+            messages::END_BEFORE_START.into(),
         )),
         RangeRule::Data if e == s => Err(CloudWatchError::Validation(
-            "The parameter StartTime must not equal parameter EndTime.".into(),
+            messages::START_EQUALS_END.into(),
         )),
         _ => Ok((start, end)),
     }
 }
 
 fn missing(param: &str) -> CloudWatchError {
-    CloudWatchError::MissingParameter(format!("The parameter {param} is required."))
+    CloudWatchError::MissingParameter(messages::missing_parameter(param))
 }
 
 /// A number as CloudWatch messages show it: plain for ordinary magnitudes, else scientific.
@@ -129,18 +131,16 @@ fn metric_id(
 ) -> Result<MetricId, CloudWatchError> {
     let namespace = namespace.ok_or_else(|| missing(&params.namespace))?;
     if namespace.starts_with(':') {
-        return Err(invalid(format!(
-            "The value {namespace} for parameter {} is invalid: a namespace must not start with ':'.",
-            params.namespace
+        return Err(invalid(messages::namespace_starts_with_colon(
+            namespace,
+            &params.namespace,
         )));
     }
     let metric_name = metric_name.ok_or_else(|| missing(&params.metric_name))?;
     let dimensions = dimensions.unwrap_or_default();
     let dp = &params.dimensions;
     if dimensions.len() > MAX_DIMENSIONS {
-        return Err(invalid(format!(
-            "The collection {dp} must not have a size greater than {MAX_DIMENSIONS}."
-        )));
+        return Err(invalid(messages::collection_too_large(dp, MAX_DIMENSIONS)));
     }
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(dimensions.len());
     for (i, d) in dimensions.iter().enumerate() {
@@ -157,23 +157,12 @@ fn metric_id(
     }
     MetricId::new(namespace, metric_name, pairs.iter().copied()).map_err(|e| {
         invalid(match e {
-            MetricIdError::Namespace => format!(
-                "The value {namespace} for parameter {} is invalid: a namespace must be \
-                 1-255 characters and must not start with ':'.",
-                params.namespace
-            ),
-            MetricIdError::MetricName => format!(
-                "The value {metric_name} for parameter {} is invalid: a metric name must be \
-                 1-255 characters.",
-                params.metric_name
-            ),
-            MetricIdError::TooManyDimensions => {
-                format!("The collection {dp} must not have a size greater than {MAX_DIMENSIONS}.")
+            MetricIdError::Namespace => messages::invalid_namespace(namespace, &params.namespace),
+            MetricIdError::MetricName => {
+                messages::invalid_metric_name(metric_name, &params.metric_name)
             }
-            MetricIdError::Dimension => format!(
-                "The parameter {dp} is invalid: dimension names must be 1-255 characters \
-                 and dimension values 1-1024 characters."
-            ),
+            MetricIdError::TooManyDimensions => messages::collection_too_large(dp, MAX_DIMENSIONS),
+            MetricIdError::Dimension => messages::invalid_dimensions(dp),
         })
     })
 }
@@ -186,7 +175,7 @@ fn parse_unit(
 ) -> Result<Option<Unit>, CloudWatchError> {
     unit.map(|u| {
         u.parse::<Unit>()
-            .map_err(|_| invalid(format!("The value {u} for parameter {param} is invalid.")))
+            .map_err(|_| invalid(messages::invalid_value(&u, param)))
     })
     .transpose()
 }

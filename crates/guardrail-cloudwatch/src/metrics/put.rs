@@ -7,8 +7,8 @@ use guardrail_metrics::{StatisticSet, Timestamp, Unit};
 use guardrail_monitor::{Datum, DatumValue, MonitorError};
 
 use super::{fmt_num, metric_id, missing, parse_unit, to_engine_ts, MetricParams};
-use crate::CloudWatch;
 use crate::{empty, Reply};
+use crate::{messages, CloudWatch};
 
 /// Datums per call (MetricData and EntityMetricData together).
 const MAX_DATUMS: usize = 1000;
@@ -32,7 +32,7 @@ fn monitor_error(e: MonitorError) -> CloudWatchError {
     match e {
         // Everything else was validated: the store refused a new series (its cap).
         MonitorError::InvalidMetricData(m) => {
-            CloudWatchError::LimitExceeded(format!("The metric data could not be recorded: {m}."))
+            CloudWatchError::LimitExceeded(messages::metric_data_not_recorded(&m))
         }
         MonitorError::Store(e) => {
             tracing::error!(error = %e, "cannot store metric data");
@@ -60,9 +60,9 @@ pub(super) fn to_datums(
         .as_deref()
         .ok_or_else(|| missing("Namespace"))?;
     if namespace.starts_with(':') {
-        return Err(invalid(format!(
-            "The value {namespace} for parameter Namespace is invalid: a namespace must not \
-             start with ':'."
+        return Err(invalid(messages::namespace_starts_with_colon(
+            namespace,
+            "Namespace",
         )));
     }
     let plain = input.metric_data.as_deref().unwrap_or_default();
@@ -79,8 +79,9 @@ pub(super) fn to_datums(
         return Err(missing("MetricData"));
     }
     if total > MAX_DATUMS {
-        return Err(invalid(format!(
-            "The collection MetricData must not have a size greater than {MAX_DATUMS}."
+        return Err(invalid(messages::collection_too_large(
+            "MetricData",
+            MAX_DATUMS,
         )));
     }
     let mut out = Vec::with_capacity(total);
@@ -114,16 +115,9 @@ fn check_number(v: f64, param: &str) -> Result<f64, CloudWatchError> {
     } else if !v.is_finite() {
         // Normally caught before deserialisation (`non_finite`); CloudWatch's wording.
         let spelled = guardrail_api::protocol::cbor::non_finite_name(v);
-        Err(invalid(format!(
-            "The value {spelled} for parameter {param} is invalid."
-        )))
+        Err(invalid(messages::invalid_value(&spelled, param)))
     } else {
-        Err(invalid(format!(
-            "The value {} for parameter {param} is invalid: values must be finite numbers \
-             between -2^360 and 2^360, and non-zero values must have a magnitude of at least \
-             2^-260.",
-            fmt_num(v)
-        )))
+        Err(invalid(messages::number_out_of_range(&fmt_num(v), param)))
     }
 }
 
@@ -149,10 +143,7 @@ fn datum(
     let unit = parse_unit(d.unit.as_deref(), &format!("{p}.Unit"), invalid)?.unwrap_or(Unit::None);
     if let Some(r) = d.storage_resolution {
         if r != 1 && r != 60 {
-            return Err(invalid(format!(
-                "The value {r} for parameter {p}.StorageResolution is invalid: valid values \
-                 are 1 and 60."
-            )));
+            return Err(invalid(messages::invalid_storage_resolution(&r, p)));
         }
     }
     let timestamp = match &d.timestamp {
@@ -161,10 +152,7 @@ fn datum(
             let t = to_engine_ts(t);
             if t.millis() < now.millis() - TWO_WEEKS_MS || t.millis() > now.millis() + TWO_HOURS_MS
             {
-                return Err(invalid(format!(
-                    "The parameter {p}.Timestamp must specify a time no more than two weeks in \
-                     the past and two hours in the future."
-                )));
+                return Err(invalid(messages::timestamp_out_of_range(p)));
             }
             t
         }
@@ -189,23 +177,20 @@ fn datum_value(d: &MetricDatum, p: &str) -> Result<DatumValue, CloudWatchError> 
     .map(|(n, _)| *n)
     .collect();
     if d.counts.is_some() && d.values.is_none() {
-        return Err(CloudWatchError::InvalidParameterCombination(format!(
-            "The parameter {p}.Counts may only be specified together with {p}.Values."
-        )));
+        return Err(CloudWatchError::InvalidParameterCombination(
+            messages::counts_without_values(p),
+        ));
     }
     match given.as_slice() {
-        [] => Err(CloudWatchError::InvalidParameterCombination(format!(
-            "At least one of the parameters {p}.Value, {p}.StatisticValues and {p}.Values must \
-             be specified."
-        ))),
-        [a, b] => Err(CloudWatchError::InvalidParameterCombination(format!(
-            "The parameters {p}.{a} and {p}.{b} are mutually exclusive and you have specified \
-             both."
-        ))),
-        [_, _, _] => Err(CloudWatchError::InvalidParameterCombination(format!(
-            "The parameters {p}.Value, {p}.StatisticValues and {p}.Values are mutually \
-             exclusive and you have specified all three."
-        ))),
+        [] => Err(CloudWatchError::InvalidParameterCombination(
+            messages::no_datum_value(p),
+        )),
+        [a, b] => Err(CloudWatchError::InvalidParameterCombination(
+            messages::two_datum_values(p, a, b),
+        )),
+        [_, _, _] => Err(CloudWatchError::InvalidParameterCombination(
+            messages::three_datum_values(p),
+        )),
         _ => {
             if let Some(v) = d.value {
                 return Ok(DatumValue::Single(check_number(v, &format!("{p}.Value"))?));
@@ -233,17 +218,13 @@ fn statistic_set(
         maximum: member(s.maximum, "Maximum")?,
     };
     if set.sample_count <= 0.0 {
-        return Err(invalid(format!(
-            "The value {} for parameter {p}.StatisticValues.SampleCount is invalid: it must be \
-             greater than 0.",
-            fmt_num(set.sample_count)
+        return Err(invalid(messages::non_positive_sample_count(
+            &fmt_num(set.sample_count),
+            p,
         )));
     }
     if set.minimum > set.maximum {
-        return Err(invalid(format!(
-            "The parameter {p}.StatisticValues.Minimum must be less than or equal to the \
-             parameter {p}.StatisticValues.Maximum."
-        )));
+        return Err(invalid(messages::minimum_above_maximum(p)));
     }
     Ok(set)
 }
@@ -251,13 +232,12 @@ fn statistic_set(
 fn values(d: &MetricDatum, p: &str) -> Result<DatumValue, CloudWatchError> {
     let values = d.values.as_deref().unwrap_or_default();
     if values.is_empty() {
-        return Err(invalid(format!(
-            "The collection {p}.Values must contain at least one value."
-        )));
+        return Err(invalid(messages::empty_values(p)));
     }
     if values.len() > MAX_VALUES {
-        return Err(invalid(format!(
-            "The collection {p}.Values must not have a size greater than {MAX_VALUES}."
+        return Err(invalid(messages::collection_too_large(
+            &format!("{p}.Values"),
+            MAX_VALUES,
         )));
     }
     for (i, v) in values.iter().enumerate() {
@@ -265,18 +245,13 @@ fn values(d: &MetricDatum, p: &str) -> Result<DatumValue, CloudWatchError> {
     }
     if let Some(counts) = &d.counts {
         if counts.len() != values.len() {
-            return Err(invalid(format!(
-                "The parameters {p}.Values and {p}.Counts must be of the same size."
-            )));
+            return Err(invalid(messages::values_counts_size_mismatch(p)));
         }
         for (i, c) in counts.iter().enumerate() {
             let param = format!("{p}.Counts.member.{}", i + 1);
             check_number(*c, &param)?;
             if *c < 0.0 {
-                return Err(invalid(format!(
-                    "The value {} for parameter {param} is invalid: counts must not be negative.",
-                    fmt_num(*c)
-                )));
+                return Err(invalid(messages::negative_count(&fmt_num(*c), &param)));
             }
         }
     }

@@ -13,7 +13,7 @@ use guardrail_metrics::{
 use super::{
     metric_id, missing, parse_unit, thousands, time_range, to_wire_ts, MetricParams, RangeRule,
 };
-use crate::CloudWatch;
+use crate::{messages, CloudWatch};
 use crate::{to_value, Reply};
 
 pub(crate) fn get_metric_statistics(
@@ -58,15 +58,13 @@ pub(super) fn parse(
     let basic = input.statistics.as_deref().unwrap_or_default();
     let extended = input.extended_statistics.as_deref().unwrap_or_default();
     if !basic.is_empty() && !extended.is_empty() {
-        // AWS documents "either Statistics or ExtendedStatistics, but not both"; its exact
-        // message for both is not published (Guardrail's wording).
         return Err(CloudWatchError::InvalidParameterCombination(
-            "Statistics and ExtendedStatistics cannot both be specified.".into(),
+            messages::STATISTICS_AND_EXTENDED.into(),
         ));
     }
     if basic.is_empty() && extended.is_empty() {
         return Err(CloudWatchError::InvalidParameterCombination(
-            "Must specify either Statistics or ExtendedStatistics".into(),
+            messages::STATISTICS_OR_EXTENDED.into(),
         ));
     }
     let mut stats = Vec::with_capacity(basic.len() + extended.len());
@@ -74,10 +72,9 @@ pub(super) fn parse(
         match name.parse::<Statistic>() {
             Ok(s) if !s.is_percentile() => stats.push(s),
             _ => {
-                return Err(invalid(format!(
-                    "The value {name} for parameter Statistics.member.{} is not a valid \
-                     statistic.",
-                    i + 1
+                return Err(invalid(messages::not_a_valid_statistic(
+                    name,
+                    &format!("Statistics.member.{}", i + 1),
                 )))
             }
         }
@@ -93,14 +90,11 @@ pub(super) fn parse(
                 }
             }
             Err(ParseStatisticError::Unsupported(_)) => {
-                return Err(invalid(format!(
-                    "The value {name} for parameter {param} is not supported: Guardrail \
-                     computes percentiles (pNN.NN) only."
-                )))
+                return Err(invalid(messages::percentiles_only(name, &param)))
             }
             _ => {
-                return Err(invalid(format!(
-                    "The value {name} for parameter {param} is not a valid extended statistic."
+                return Err(invalid(messages::not_a_valid_extended_statistic(
+                    name, &param,
                 )))
             }
         }
@@ -114,12 +108,7 @@ pub(super) fn parse(
     let period_s = u32::try_from(period)
         .ok()
         .filter(|p| *p >= 1)
-        .ok_or_else(|| {
-            invalid(format!(
-                "The value {period} for parameter Period is invalid: it must be a whole number \
-                 of seconds, at least 1."
-            ))
-        })?;
+        .ok_or_else(|| invalid(messages::invalid_period(&period, "Period")))?;
     let unit = parse_unit(input.unit.as_deref(), "Unit", invalid)?;
     Ok(StatisticsRequest {
         id,
@@ -135,20 +124,13 @@ pub(super) fn parse(
 fn query_error(e: QueryError) -> CloudWatchError {
     match e {
         QueryError::TooManyDatapoints { requested, max } => {
-            CloudWatchError::InvalidParameterCombination(format!(
-                "You have requested up to {} datapoints, which exceeds the limit of {}. You may \
-                 reduce the datapoints requested by increasing Period, or decreasing the time \
-                 range.",
-                thousands(requested),
-                thousands(max)
+            CloudWatchError::InvalidParameterCombination(messages::too_many_datapoints(
+                &thousands(requested),
+                &thousands(max),
             ))
         }
-        QueryError::InvalidTimeRange => {
-            invalid("The parameter StartTime must be less than the parameter EndTime.".into())
-        }
-        QueryError::InvalidPeriod => {
-            invalid("The parameter Period must be at least 1 second.".into())
-        }
+        QueryError::InvalidTimeRange => invalid(messages::START_NOT_BEFORE_END.into()),
+        QueryError::InvalidPeriod => invalid(messages::PERIOD_BELOW_ONE_SECOND.into()),
     }
 }
 
