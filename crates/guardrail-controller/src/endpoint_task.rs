@@ -108,8 +108,21 @@ impl EndpointTask {
                 }
             }
         }
-        lock(&self.shared.tasks).remove(&self.key);
+        // `Controller::nudge` sends under the same lock: a nudge that reached this inbox before
+        // the entry is gone (e.g. CreateEndpoint reusing the name of the endpoint this task just
+        // deleted) is seen here and gets a task of its own; any later one starts a task itself.
+        let raced = {
+            let mut tasks = lock(&self.shared.tasks);
+            tasks.remove(&self.key);
+            self.inbox.try_recv().is_ok()
+        };
         lock(&self.shared.observed).remove(&self.key);
+        if raced && !*self.shared.shutdown.borrow() {
+            crate::Controller {
+                shared: self.shared.clone(),
+            }
+            .nudge(&self.key);
+        }
     }
 
     fn drain_inbox(&mut self) {
