@@ -205,3 +205,36 @@ where
     }
     while stops.join_next().await.is_some() {}
 }
+
+/// A launched instance as a backend's map holds it: live until it exited or is being stopped.
+pub(crate) trait Tracked {
+    fn is_live(&self) -> bool;
+}
+
+/// The live ids of a backend's map, sorted ([`InstanceBackend::running`]).
+pub(crate) fn live_ids<T: Tracked>(
+    instances: &std::collections::HashMap<InstanceId, std::sync::Arc<T>>,
+) -> Vec<InstanceId> {
+    let mut ids: Vec<InstanceId> = instances
+        .iter()
+        .filter(|(_, inst)| inst.is_live())
+        .map(|(id, _)| id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Removes this very launch of `id` once it is stopped: a concurrent relaunch may already have
+/// replaced it under the same id, and that one stays.
+pub(crate) fn forget_launch<T>(
+    instances: &mut std::collections::HashMap<InstanceId, std::sync::Arc<T>>,
+    id: &InstanceId,
+    launch: &std::sync::Arc<T>,
+) {
+    if instances
+        .get(id)
+        .is_some_and(|cur| std::sync::Arc::ptr_eq(cur, launch))
+    {
+        instances.remove(id);
+    }
+}

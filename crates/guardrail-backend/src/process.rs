@@ -73,6 +73,12 @@ struct Instance {
     prober: AbortHandle,
 }
 
+impl crate::Tracked for Instance {
+    fn is_live(&self) -> bool {
+        !self.has_exited() && !self.stopping.load(Ordering::SeqCst)
+    }
+}
+
 impl Instance {
     fn has_exited(&self) -> bool {
         self.exited.borrow().is_some()
@@ -253,25 +259,12 @@ impl InstanceBackend for ProcessBackend {
                 }
             }
         }
-        let mut instances = self.inner.instances.lock();
-        // Remove this very launch only: a concurrent relaunch may already have replaced it.
-        if instances.get(id).is_some_and(|cur| Arc::ptr_eq(cur, &inst)) {
-            instances.remove(id);
-        }
+        crate::forget_launch(&mut self.inner.instances.lock(), id, &inst);
         Ok(())
     }
 
     fn running(&self) -> Vec<InstanceId> {
-        let mut ids: Vec<InstanceId> = self
-            .inner
-            .instances
-            .lock()
-            .iter()
-            .filter(|(_, inst)| !inst.has_exited() && !inst.stopping.load(Ordering::SeqCst))
-            .map(|(id, _)| id.clone())
-            .collect();
-        ids.sort();
-        ids
+        crate::live_ids(&self.inner.instances.lock())
     }
 
     async fn stop_all(&self, grace: Duration) {
