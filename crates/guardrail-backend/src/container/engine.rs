@@ -25,6 +25,8 @@ pub(super) const CONTAINER_PORT: u16 = 8080;
 pub(super) const MODEL_DIR: &str = "/opt/ml/model";
 /// Engine calls other than pulls and stops answer within this.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// A pull that reports nothing for this long has stalled and fails.
+const PULL_STALL: Duration = Duration::from_secs(120);
 /// How often pull progress is logged.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
@@ -99,7 +101,19 @@ impl Engine {
         let credentials = super::registry_auth::credentials_for(image);
         let mut progress = self.docker.create_image(Some(options), None, credentials);
         let mut last = Instant::now();
-        while let Some(item) = progress.next().await {
+        loop {
+            // A pull that stops making progress must end: the instance's launch (and any stop
+            // waiting for it) depends on it.
+            let item = match tokio::time::timeout(PULL_STALL, progress.next()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(BackendError::Pull {
+                        image: image.to_string(),
+                        message: format!("no progress for {PULL_STALL:?}"),
+                    })
+                }
+            };
             let info = item.map_err(|e| BackendError::Pull {
                 image: image.to_string(),
                 message: server_message(&e),
